@@ -1,0 +1,56 @@
+# kakoi: every command a person or CI runs. Each sets up what it needs (the
+# virtualenv in .venv, from the hashed lock files) on a fresh machine with only
+# python3 (>= 3.12, found by scripts/find-python) and make.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+STACK ?= prod
+PYTHON_BIN := $(shell scripts/find-python)
+VENV := .venv
+PY := $(VENV)/bin/python
+UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements-dev.txt)
+export PYTHONDONTWRITEBYTECODE :=
+export PULUMI_SKIP_UPDATE_CHECK := true
+
+.PHONY: help venv render preview check controls test lint typecheck bench lock clean
+
+help: ## list the commands
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
+
+$(VENV)/.installed: requirements-dev.txt
+	@test -n "$(PYTHON_BIN)" || { echo "no Python >= 3.12 found" >&2; exit 1; }
+	@echo "== creating $(VENV) with $(PYTHON_BIN)"
+	@test -x $(PY) || $(PYTHON_BIN) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"
+	@$(VENV)/bin/uv pip sync -q --python $(PY) --compile-bytecode requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.installed ## create or update the virtualenv
+
+render: venv ## offline render of STACK into build/STACK.stack.json (pulumi stack export format)
+	@$(PY) -m tools.render --stack $(STACK) --out build/$(STACK).stack.json
+
+preview: venv ## offline render of STACK plus a readable tree of what would be created
+	@$(PY) -m tools.preview --stack $(STACK)
+
+test: venv ## the whole test suite (infra, policies, app)
+	@$(PY) -m pytest
+
+lint: venv ## ruff (lint and format check)
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+
+typecheck: venv ## pyright
+	@$(VENV)/bin/pyright
+
+bench: venv ## render benchmarks (median wall time per stack, time per resource)
+	@$(PY) -m bench.render
+
+lock: ## recompile the hashed lock files from the .in files (needs network to PyPI)
+	@$(PY) -m uv pip compile requirements-dev.in --python-version 3.12 --generate-hashes -q -o requirements-dev.txt
+	@for f in requirements.in policies/requirements.in app/requirements.in; do \
+	  $(PY) -m uv pip compile $$f -c requirements-dev.txt --python-version 3.12 --generate-hashes -q -o $${f%.in}.txt; done
+
+clean: ## remove build output (keeps the virtualenv)
+	rm -rf build
+
+-include mk/*.mk

@@ -1,0 +1,220 @@
+"""The log archive (LOG-1): S3 buckets that keep access and audit logs forever.
+
+Two buckets, because S3 server access logging cannot deliver into a bucket that
+has an Object Lock default retention period
+(https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html):
+
+* ``archive`` receives load balancer access logs, VPC flow logs, WAF logs and
+  CloudTrail. Object Lock with a default retention (governance by default,
+  compliance by config), versioning, SSE-S3 (ALB log delivery supports only
+  SSE-S3). Its name starts with ``aws-waf-logs-`` because WAF delivers logs only
+  to buckets named so
+  (https://docs.aws.amazon.com/waf/latest/developerguide/logging-s3.html).
+* ``access_logs`` receives S3 server access logs of every other bucket:
+  versioning, SSE-S3, and a policy that denies deleting object versions.
+
+Both: public access blocked, BucketOwnerEnforced (no ACLs), a policy that denies
+non-TLS requests and lets in only the log-delivery principals, a lifecycle that
+moves objects to cold storage and never expires anything, and protection from
+`pulumi destroy` (protect + retain_on_delete).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components import s3_policies
+
+
+@dataclass(frozen=True)
+class LogArchiveArgs:
+    name_prefix: str
+    account_id: pulumi.Input[str]
+    region: str
+    #: the ELB account that delivers access logs in this region (aws.elb.get_service_account)
+    elb_account_arn: pulumi.Input[str]
+    object_lock_mode: str
+    object_lock_days: int
+    cold_storage_after_days: int
+
+
+#: key prefixes inside the archive, one per log source
+PREFIX_ALB = "alb"
+PREFIX_FLOW_LOGS = "vpc-flow-logs"
+PREFIX_CLOUDTRAIL = "cloudtrail"
+
+
+class LogArchive(pulumi.ComponentResource):
+    archive_bucket: aws.s3.Bucket
+    access_logs_bucket: aws.s3.Bucket
+
+    def __init__(self, name: str, args: LogArchiveArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kakoi:log_archive:LogArchive", name, None, opts)
+        keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
+        child = pulumi.ResourceOptions(parent=self)
+        acct = pulumi.Output.from_input(args.account_id)
+
+        # ---- S3 server access logs (no default retention: S3 would refuse to deliver)
+        self.access_logs_bucket = aws.s3.Bucket(
+            f"{name}-access-logs",
+            bucket=acct.apply(lambda a: f"{args.name_prefix}-s3-access-logs-{a}"),
+            force_destroy=False,
+            opts=keep,
+        )
+        self._harden(f"{name}-access-logs", self.access_logs_bucket, args, object_lock=False)
+        access_policy = pulumi.Output.all(self.access_logs_bucket.arn, acct).apply(
+            lambda v: s3_policies.document(
+                s3_policies.deny_insecure_transport(v[0]),
+                s3_policies.deny_version_deletion(v[0]),
+                {
+                    "Sid": "S3ServerAccessLogDelivery",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "logging.s3.amazonaws.com"},
+                    "Action": "s3:PutObject",
+                    "Resource": f"{v[0]}/*",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": v[1]}},
+                },
+            )
+        )
+        self.access_logs_policy = aws.s3.BucketPolicy(
+            f"{name}-access-logs", bucket=self.access_logs_bucket.id, policy=access_policy, opts=child
+        )
+
+        # ---- the archive for ALB, flow logs, WAF and CloudTrail (Object Lock)
+        self.archive_bucket = aws.s3.Bucket(
+            f"{name}-archive",
+            bucket=acct.apply(lambda a: f"aws-waf-logs-{args.name_prefix}-archive-{a}"),
+            object_lock_enabled=True,
+            force_destroy=False,
+            opts=keep,
+        )
+        self._harden(f"{name}-archive", self.archive_bucket, args, object_lock=True)
+        self.archive_logging = aws.s3.BucketLogging(
+            f"{name}-archive",
+            bucket=self.archive_bucket.id,
+            target_bucket=self.access_logs_bucket.id,
+            target_prefix="archive/",
+            opts=child,
+        )
+        archive_policy = pulumi.Output.all(self.archive_bucket.arn, acct, args.elb_account_arn).apply(
+            lambda v: self._archive_policy(v[0], v[1], v[2], args.region)
+        )
+        self.archive_policy = aws.s3.BucketPolicy(
+            f"{name}-archive", bucket=self.archive_bucket.id, policy=archive_policy, opts=child
+        )
+
+        self.archive_bucket_name = self.archive_bucket.bucket
+        self.access_logs_bucket_name = self.access_logs_bucket.bucket
+        self.register_outputs(
+            {
+                "archiveBucket": self.archive_bucket.bucket,
+                "archiveBucketArn": self.archive_bucket.arn,
+                "accessLogsBucket": self.access_logs_bucket.bucket,
+            }
+        )
+
+    def _harden(self, name: str, bucket: aws.s3.Bucket, args: LogArchiveArgs, *, object_lock: bool) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        aws.s3.BucketPublicAccessBlock(
+            name,
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketOwnershipControls(
+            name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child
+        )
+        aws.s3.BucketVersioning(name, bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child)
+        # ALB access log delivery supports only SSE-S3 (AES256) on the target bucket
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            name,
+            bucket=bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+            opts=child,
+        )
+        cold = args.cold_storage_after_days
+        aws.s3.BucketLifecycleConfiguration(
+            name,
+            bucket=bucket.id,
+            rules=[
+                {
+                    # never expires anything: current and noncurrent versions move to cold storage
+                    "id": "keep-forever-in-cold-storage",
+                    "status": "Enabled",
+                    "filter": {},
+                    "transitions": [
+                        {"days": cold, "storage_class": "GLACIER_IR"},
+                        {"days": cold + 180, "storage_class": "DEEP_ARCHIVE"},
+                    ],
+                    "noncurrent_version_transitions": [{"noncurrent_days": 30, "storage_class": "DEEP_ARCHIVE"}],
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+                }
+            ],
+            opts=child,
+        )
+        if object_lock:
+            aws.s3.BucketObjectLockConfiguration(
+                name,
+                bucket=bucket.id,
+                object_lock_enabled="Enabled",
+                rule={"default_retention": {"mode": args.object_lock_mode, "days": args.object_lock_days}},
+                opts=child,
+            )
+
+    @staticmethod
+    def _archive_policy(arn: str, account: str, elb_account_arn: str, region: str) -> str:
+        delivery_conditions: dict[str, Any] = {
+            "StringEquals": {"aws:SourceAccount": account},
+            "ArnLike": {"aws:SourceArn": f"arn:aws:logs:{region}:{account}:*"},
+        }
+        return s3_policies.document(
+            s3_policies.deny_insecure_transport(arn),
+            {
+                # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html
+                "Sid": "AlbAccessLogDelivery",
+                "Effect": "Allow",
+                "Principal": {"AWS": elb_account_arn},
+                "Action": "s3:PutObject",
+                "Resource": f"{arn}/{PREFIX_ALB}/AWSLogs/{account}/*",
+            },
+            {
+                # VPC flow logs and WAF logs use the log-delivery service
+                "Sid": "LogDeliveryWrite",
+                "Effect": "Allow",
+                "Principal": {"Service": "delivery.logs.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": [f"{arn}/{PREFIX_FLOW_LOGS}/AWSLogs/{account}/*", f"{arn}/AWSLogs/{account}/*"],
+                "Condition": {**delivery_conditions, "StringEquals": {"aws:SourceAccount": account, "s3:x-amz-acl": "bucket-owner-full-control"}},
+            },
+            {
+                "Sid": "LogDeliveryAclCheck",
+                "Effect": "Allow",
+                "Principal": {"Service": "delivery.logs.amazonaws.com"},
+                "Action": "s3:GetBucketAcl",
+                "Resource": arn,
+                "Condition": delivery_conditions,
+            },
+            {
+                "Sid": "CloudTrailAclCheck",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                "Action": "s3:GetBucketAcl",
+                "Resource": arn,
+                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+            },
+            {
+                "Sid": "CloudTrailWrite",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": f"{arn}/{PREFIX_CLOUDTRAIL}/AWSLogs/{account}/*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account, "s3:x-amz-acl": "bucket-owner-full-control"}},
+            },
+        )

@@ -1,0 +1,54 @@
+"""Bucket-policy statements every kakoi bucket shares (ENC-1, LOG-1).
+
+Plain functions returning IAM policy JSON; components call them inside
+`Output.apply` to fill in ARNs. No resources are created here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+Statement = dict[str, Any]
+
+
+def document(*statements: Statement) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, separators=(",", ":"))
+
+
+def deny_insecure_transport(bucket_arn: str) -> Statement:
+    """Refuse every request not made over TLS (Security Hub S3.5)."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def deny_tls_below(bucket_arn: str, version: str = "1.3") -> Statement:
+    """Refuse requests negotiated with a TLS version below `version` (ENC-1).
+
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html (s3:TlsVersion)
+    """
+    return {
+        "Sid": "DenyTlsBelow" + version.replace(".", ""),
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"NumericLessThan": {"s3:TlsVersion": version}},
+    }
+
+
+def deny_version_deletion(bucket_arn: str) -> Statement:
+    """Nobody deletes object versions: a deletion only adds a delete marker (LOG-1)."""
+    return {
+        "Sid": "DenyLogDeletion",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:DeleteObjectVersion",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+    }

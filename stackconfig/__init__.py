@@ -1,0 +1,41 @@
+"""Typed, validated stack configuration.
+
+`load(values, project=..., stack=...)` reads every setting of every section and
+raises `ConfigError` listing all problems before the program declares anything.
+Each concern has its own module with a frozen dataclass and a `load(reader)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from . import core, edge, log_archive, network
+from .reader import ConfigError, Reader
+
+__all__ = ["ConfigError", "StackConfig", "load", "load_reader"]
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    core: core.CoreConfig
+    network: network.NetworkConfig
+    edge: edge.EdgeConfig
+    log_archive: log_archive.LogArchiveConfig
+
+
+def load_reader(values: Mapping[str, str | None], *, project: str, stack: str) -> tuple[StackConfig, Reader]:
+    """Like `load`, but also returns the reader (tests use `reader.read`)."""
+    r = Reader(values)
+    cfg = StackConfig(
+        core=core.load(r, project=project, stack=stack),
+        network=network.load(r),
+        edge=edge.load(r),
+        log_archive=log_archive.load(r),
+    )
+    r.finish()
+    return cfg, r
+
+
+def load(values: Mapping[str, str | None], *, project: str, stack: str) -> StackConfig:
+    return load_reader(values, project=project, stack=stack)[0]

@@ -1,0 +1,59 @@
+"""VPC layout and who may reach the load balancer and the database (NET-1)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from .reader import Reader
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    vpc_cidr: str
+    az_count: int
+    nat_gateways: int
+    #: IPv4/IPv6 CIDRs allowed to reach the load balancer on 443 (and 80 for the redirect)
+    ingress_cidrs: tuple[str, ...]
+    #: private CIDRs (VPN, bastion network) allowed to reach the database on 5432
+    db_admin_cidrs: tuple[str, ...]
+    app_port: int
+
+    @property
+    def ingress_ipv4(self) -> list[str]:
+        return [c for c in self.ingress_cidrs if ipaddress.ip_network(c).version == 4]
+
+    @property
+    def ingress_ipv6(self) -> list[str]:
+        return [c for c in self.ingress_cidrs if ipaddress.ip_network(c).version == 6]
+
+
+def load(r: Reader) -> NetworkConfig:
+    vpc_cidr = r.string("vpcCidr")
+    if vpc_cidr:
+        try:
+            net = ipaddress.ip_network(vpc_cidr, strict=True)
+        except ValueError as exc:
+            r.fail("vpcCidr", f"{vpc_cidr!r} is not a CIDR block ({exc})")
+        else:
+            if net.version != 4 or not net.is_private:
+                r.fail("vpcCidr", f"{vpc_cidr!r} must be a private IPv4 range")
+            elif not 16 <= net.prefixlen <= 20:
+                r.fail("vpcCidr", f"{vpc_cidr!r} must be between /16 and /20 to hold 3 tiers over 3 AZs")
+    az_count = r.integer("azCount", minimum=2, maximum=3)
+    nat = r.integer("natGateways", minimum=0, maximum=3)
+    if az_count and nat > az_count:
+        r.fail("natGateways", f"{nat} is more than azCount ({az_count})")
+    ingress = r.cidr_list("ingressCidrs", min_items=1)
+    admin = r.cidr_list("dbAdminCidrs", private_only=True)
+    port = r.integer("appPort", minimum=1024, maximum=65535)
+    if port in (5432,):
+        r.fail("appPort", "must not be the database port")
+    return NetworkConfig(
+        vpc_cidr=vpc_cidr,
+        az_count=az_count,
+        nat_gateways=nat,
+        ingress_cidrs=tuple(ingress),
+        db_admin_cidrs=tuple(admin),
+        app_port=port,
+    )

@@ -1,0 +1,1 @@
+"""Offline tooling: render the program under Pulumi's mocks, preview, check, benchmark."""

@@ -1,0 +1,294 @@
+"""Offline render: run the real program under Pulumi's mock runtime and write what
+it declares in the format of `pulumi stack export` (a version 3 deployment).
+
+    python -m tools.render --stack prod --out build/prod.stack.json
+
+The config is read as the CLI would (tools.stackfiles); secure values become
+placeholders. Every resource registration is recorded with its parent,
+provider, dependencies, property dependencies, protect and retainOnDelete flags;
+the AWS provider is one of the resources, with its region. Output is
+deterministic: the same program and config give a byte-identical file.
+
+Exit codes: 0 rendered, 2 invalid stack configuration or stack file, 1 the
+program failed in another way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextvars
+import json
+import runpy
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.stack import run_pulumi_func
+
+from stackconfig import ConfigError
+from tools.mocks import KakoiMocks
+from tools.stackfiles import ROOT, StackFileError, stack_values
+
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
+MANIFEST = {"time": "1970-01-01T00:00:00Z", "magic": "offline-render", "version": f"pulumi-python-sdk {pulumi.__version__ if hasattr(pulumi, '__version__') else 'v3'}"}
+
+
+class RenderError(Exception):
+    """The program could not be rendered; `exit_code` says why (2: config, 1: other)."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _normalise(value: Any) -> Any:
+    """JSON-shaped value with integral floats as ints and secrets in export form."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG) == SECRET_VALUE:
+            return {SECRET_SIG: SECRET_VALUE, "ciphertext": "offline-render:redacted"}
+        return {k: _normalise(v) for k, v in sorted(value.items())}
+    if isinstance(value, (list, tuple)):
+        return [_normalise(v) for v in value]
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """Python values from the mocks (which may hold Pulumi objects) to JSON-shaped ones."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    custom: bool
+    parent: str
+    provider: str
+    inputs: dict[str, Any]
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    protect: bool
+    retain_on_delete: bool
+    id: str = ""
+    outputs: dict[str, Any] = field(default_factory=dict)
+    external: bool = False
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor, also keeping every registration request as the engine would store it."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.registrations: dict[str, Registration] = {}
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        urn = response.urn
+        inputs = json_format.MessageToDict(request.object, preserving_proto_field_name=True)
+        reg = Registration(
+            urn=urn,
+            type=request.type,
+            custom=bool(request.custom),
+            parent=request.parent,
+            provider=request.provider,
+            inputs=inputs,
+            dependencies=list(request.dependencies),
+            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+            protect=bool(request.protect),
+            retain_on_delete=bool(request.retainOnDelete),
+        )
+        if request.type != "pulumi:pulumi:Stack":
+            reg.id = response.id
+            reg.outputs = json_format.MessageToDict(response.object, preserving_proto_field_name=True)
+        self.registrations[urn] = reg
+        return response
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802
+        response = super().ReadResource(request)
+        self.registrations[response.urn] = Registration(
+            urn=response.urn,
+            type=request.type,
+            custom=True,
+            parent=request.parent,
+            provider=request.provider,
+            inputs={},
+            dependencies=list(request.dependencies),
+            property_dependencies={},
+            protect=False,
+            retain_on_delete=False,
+            id=request.id,
+            outputs=json_format.MessageToDict(response.properties, preserving_proto_field_name=True),
+            external=True,
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+        reg = self.registrations.get(request.urn)
+        if reg is not None and not reg.custom:
+            reg.outputs = json_format.MessageToDict(request.outputs, preserving_proto_field_name=True)
+        return super().RegisterResourceOutputs(request)
+
+
+def _ordered(regs: dict[str, Registration]) -> list[Registration]:
+    """Dependency order (parents, providers and dependencies first), ties broken by URN."""
+    def needs(r: Registration) -> set[str]:
+        deps = set(r.dependencies) | {r.parent} | {r.provider.rsplit("::", 1)[0]}
+        for urns in r.property_dependencies.values():
+            deps.update(urns)
+        return {d for d in deps if d in regs and d != r.urn}
+
+    remaining = {u: needs(r) for u, r in regs.items()}
+    out: list[Registration] = []
+    done: set[str] = set()
+    while remaining:
+        ready = sorted(u for u, deps in remaining.items() if deps <= done)
+        if not ready:  # a cycle cannot happen in a real program; keep going deterministically
+            ready = [min(remaining)]
+        # take the stack first, then providers, then the rest, each sorted
+        ready.sort(key=lambda u: (regs[u].type != "pulumi:pulumi:Stack", not regs[u].type.startswith("pulumi:providers:"), u))
+        u = ready[0]
+        out.append(regs[u])
+        done.add(u)
+        del remaining[u]
+    return out
+
+
+def _to_export(regs: list[Registration]) -> dict[str, Any]:
+    resources = []
+    for r in regs:
+        item: dict[str, Any] = {"urn": r.urn, "custom": r.custom}
+        if r.custom:
+            item["id"] = r.id
+        item["type"] = r.type
+        if r.external:
+            item["external"] = True
+        item["inputs"] = _normalise(r.inputs)
+        item["outputs"] = _normalise(r.outputs)
+        if r.parent:
+            item["parent"] = r.parent
+        if r.protect:
+            item["protect"] = True
+        if r.retain_on_delete:
+            item["retainOnDelete"] = True
+        if r.provider:
+            item["provider"] = r.provider
+        if r.dependencies:
+            item["dependencies"] = sorted(set(r.dependencies))
+        if r.property_dependencies:
+            item["propertyDependencies"] = {k: sorted(set(v)) for k, v in sorted(r.property_dependencies.items()) if v}
+        resources.append(item)
+    return {
+        "version": 3,
+        "deployment": {
+            "manifest": MANIFEST,
+            "secrets_providers": {"type": "passphrase", "state": {"salt": "offline-render"}},
+            "resources": resources,
+        },
+    }
+
+
+def _run(stack: str, overrides: dict[str, Any] | None, program: Path) -> RecordingMonitor:
+    sv = stack_values(stack, overrides=overrides)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    pulumi_settings.ROOT.set(None)
+    pulumi.runtime.set_all_config(sv.values, secret_keys=list(sv.secret_keys))
+    mocks = KakoiMocks(default_region=sv.values.get("aws:region", ""))
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=sv.project, stack=sv.stack, preview=False, monitor=monitor)
+    root = pulumi_settings.get_root_resource()
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+
+    def run_program() -> None:
+        runpy.run_path(str(program), run_name="__main__")
+
+    try:
+        loop.run_until_complete(run_pulumi_func(run_program))
+        # the stack's outputs (pulumi.export) are registered when the stack finishes
+        if isinstance(root, pulumi.runtime.stack.Stack):
+            outputs: dict[str, Any] = {}
+            for key, value in root.outputs.items():
+                fut = pulumi.Output.from_input(value).future()
+                outputs[key] = _plain(loop.run_until_complete(fut))
+            stack_reg = next((r for r in monitor.registrations.values() if r.type == "pulumi:pulumi:Stack"), None)
+            if stack_reg is not None:
+                stack_reg.outputs = outputs
+    finally:
+        loop.close()
+    return monitor
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    """The first ConfigError / StackFileError in an exception chain, else the exception."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (ConfigError, StackFileError)):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return exc
+
+
+def render(stack: str, *, overrides: dict[str, Any] | None = None, program: Path = ROOT / "__main__.py") -> dict[str, Any]:
+    """Render `stack` and return the export document. Raises RenderError."""
+    ctx = contextvars.copy_context()
+    try:
+        monitor = ctx.run(_run, stack, overrides, program)
+    except BaseException as exc:  # noqa: BLE001 - translated below, nothing swallowed
+        cause = _unwrap(exc)
+        if isinstance(cause, (ConfigError, StackFileError)):
+            raise RenderError(str(cause), exit_code=2) from exc
+        if isinstance(exc, pulumi.RunError) and "invalid stack configuration" in str(exc):
+            raise RenderError(str(exc), exit_code=2) from exc
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise RenderError(f"{type(exc).__name__}: {exc}") from exc
+    return _to_export(_ordered(monitor.registrations))
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tools.render", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stack", required=True, help="stack name (reads Pulumi.<stack>.yaml)")
+    parser.add_argument("--out", help="file to write (default: build/<stack>.stack.json); '-' for stdout")
+    args = parser.parse_args(argv)
+    out = args.out or f"build/{args.stack}.stack.json"
+    started = time.perf_counter()
+    try:
+        doc = render(args.stack)
+    except RenderError as exc:
+        print(f"render {args.stack}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    text = dumps(doc)
+    if out == "-":
+        sys.stdout.write(text)
+    else:
+        path = Path(out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        count = sum(1 for r in doc["deployment"]["resources"] if r["custom"])
+        print(f"rendered {args.stack}: {count} resources -> {path} ({time.perf_counter() - started:.2f}s)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
