@@ -8,7 +8,11 @@ import pulumi
 import pulumi_aws as aws
 
 import stackconfig
+from components import log_archive
+from components.endpoints import Endpoints, EndpointsArgs
 from components.log_archive import LogArchive, LogArchiveArgs
+from components.network import Network, NetworkArgs
+from components.security_groups import SecurityGroups, SecurityGroupsArgs
 from stackconfig.pulumi_source import PulumiConfigValues
 
 try:
@@ -36,4 +40,54 @@ logs = LogArchive(
     opts=opts,
 )
 
+# ---- network (NET-1): VPC and subnet tiers, security groups, VPC endpoints
+network = Network(
+    "network",
+    NetworkArgs(
+        name_prefix=cfg.core.name_prefix,
+        cidr=cfg.network.vpc_cidr,
+        az_count=cfg.network.az_count,
+        nat_gateways=cfg.network.nat_gateways,
+        flow_log_bucket_arn=logs.archive_bucket.arn,
+        flow_log_prefix=log_archive.PREFIX_FLOW_LOGS,
+    ),
+    opts=opts,
+)
+# the AWS-managed prefix list of S3, which the S3 gateway endpoint routes (the app's S3 egress rule)
+s3_prefix_list = aws.ec2.get_prefix_list_output(
+    name=f"com.amazonaws.{cfg.core.region}.s3", opts=pulumi.InvokeOutputOptions(provider=provider)
+)
+sgs = SecurityGroups(
+    "sg",
+    SecurityGroupsArgs(
+        name_prefix=cfg.core.name_prefix,
+        vpc_id=network.vpc_id,
+        ingress_ipv4=cfg.network.ingress_ipv4,
+        ingress_ipv6=cfg.network.ingress_ipv6,
+        app_port=cfg.network.app_port,
+        s3_prefix_list_id=s3_prefix_list.id,
+        db_admin_cidrs=cfg.network.db_admin_cidrs,
+        # HTTPS to the internet only when there is a NAT gateway to carry it
+        allow_internet_egress=cfg.network.nat_gateways > 0,
+    ),
+    opts=opts,
+)
+endpoints = Endpoints(
+    "endpoints",
+    EndpointsArgs(
+        name_prefix=cfg.core.name_prefix,
+        region=cfg.core.region,
+        account_id=identity.account_id,
+        vpc_id=network.vpc_id,
+        subnet_ids=network.private_subnet_ids,
+        route_table_ids=network.private_route_table_ids,
+        security_group_id=sgs.endpoints_sg_id,
+    ),
+    opts=opts,
+)
+
 pulumi.export("logArchiveBucket", logs.archive_bucket_name)
+pulumi.export("vpcId", network.vpc_id)
+pulumi.export("publicSubnetIds", network.public_subnet_ids)
+pulumi.export("privateSubnetIds", network.private_subnet_ids)
+pulumi.export("isolatedSubnetIds", network.isolated_subnet_ids)

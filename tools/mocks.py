@@ -174,6 +174,10 @@ class KakoiMocks(pulumi.runtime.Mocks):
                 "proxyEndpoint": f"https://{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com",
                 "expiresAt": "1970-01-01T00:00:00Z",
             }
+        if token == "aws:ec2/getPrefixList:getPrefixList":
+            name = str(args.args.get("name") or "")
+            pl = s3_prefix_list_id(region) if name == f"com.amazonaws.{region}.s3" else "pl-" + digest("prefix-list", name, length=8)
+            return {"id": pl, "prefixListId": pl, "name": name, "cidrBlocks": ["52.219.0.0/20"], "region": region}
         if self.calls is not None:
             return self.calls(args)
         raise NotImplementedError(f"the offline render has no mock for data source {token}; add it to tools/mocks.py")
@@ -301,6 +305,23 @@ def _secret(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: st
     return {"__id": arn, "__arn": arn, "name": secret}
 
 
+def s3_prefix_list_id(region: str) -> str:
+    """The AWS-managed prefix list of S3 in `region` (getPrefixList and the gateway endpoint agree)."""
+    return "pl-" + digest("s3-prefix-list", region, length=8)
+
+
+def _vpc_endpoint(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: str) -> dict[str, Any]:
+    service = str(inputs.get("serviceName") or "")
+    if inputs.get("vpcEndpointType") == "Gateway":
+        return {"prefixListId": s3_prefix_list_id(region) if service.endswith(".s3") else "pl-" + digest(service, length=8), "state": "available"}
+    short = service.removeprefix(f"com.amazonaws.{region}.")
+    return {
+        "dnsEntries": [{"dnsName": f"vpce-{h}.{short}.{region}.vpce.amazonaws.com", "hostedZoneId": "Z2E726K9Y6RL4W"}],
+        "networkInterfaceIds": ["eni-" + digest(name, str(i)) for i in range(len(inputs.get("subnetIds") or []))],
+        "state": "available",
+    }
+
+
 SPECIAL: dict[str, Handler] = {
     "aws:s3/bucket:Bucket": _bucket,
     "aws:s3/bucketV2:BucketV2": _bucket,
@@ -319,4 +340,5 @@ SPECIAL: dict[str, Handler] = {
     "aws:ec2/vpc:Vpc": _vpc,
     "aws:route53/record:Record": _route53_record,
     "aws:secretsmanager/secret:Secret": _secret,
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
 }

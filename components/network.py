@@ -1,0 +1,252 @@
+"""The VPC (NET-1, AVL-1, LOG-1): three subnet tiers over every availability zone.
+
+What it declares, and why:
+
+* A VPC with DNS support and DNS hostnames (interface endpoints with private DNS
+  need both).
+* Per availability zone, three subnet tiers:
+
+  - **public**: only the load balancer lives here. Instances launched into it get
+    no public IP (``map_public_ip_on_launch=False``, Security Hub EC2.15); its route
+    table sends 0.0.0.0/0 to the internet gateway.
+  - **private**: the app. No route to the internet unless ``nat_gateways > 0``
+    (then 0.0.0.0/0 goes to a NAT gateway); the app reaches AWS through VPC
+    endpoints (components/endpoints.py).
+  - **isolated**: the database. Its route tables hold only the VPC's local route:
+    no internet gateway, no NAT, nothing leaves the VPC.
+
+* The VPC's default security group adopted and stripped of every rule (Security Hub
+  EC2.2), and the main route table adopted with no routes, so anything launched
+  without explicit settings gets no network access.
+* VPC flow logs of ALL traffic (accepted and rejected) into the S3 log archive
+  (LOG-1, Security Hub EC2.6).
+
+Subnet layout (deterministic, from the VPC CIDR of prefix length ``p``): the first
+three quarters of the VPC (``/p+2`` each) are the private subnets, one per AZ; the
+last quarter is cut into ``/p+5`` blocks, the first three public, the next ones
+isolated (a /16 gives /18 private, /21 public and /21 isolated subnets; a /20 gives
+/22 and /25s, still above the /27 a load balancer needs).
+
+Security groups are in components/security_groups.py, endpoints in
+components/endpoints.py.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+CONTROLS: dict[str, str] = {
+    "NET-1": (
+        "three subnet tiers: only the load balancer sits in public subnets (no public IPs assigned); "
+        "the app subnets have no internet route unless NAT is configured; the database subnets have "
+        "no route out of the VPC at all; the default security group has no rules"
+    ),
+    "AVL-1": "every tier spans azCount availability zones (3 in both stacks)",
+    "LOG-1": "VPC flow logs of all traffic are delivered to the S3 log archive (Parquet, hourly partitions)",
+}
+
+#: the tiers, in the order their subnets are created
+TIERS = ("public", "private", "isolated")
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    name_prefix: str
+    cidr: str
+    az_count: int
+    #: 0 = no NAT (the app reaches AWS through VPC endpoints only); else one per AZ at most
+    nat_gateways: int
+    #: ARN of the log archive bucket (components.log_archive.LogArchive.archive_bucket.arn)
+    flow_log_bucket_arn: pulumi.Input[str]
+    #: key prefix inside the archive (components.log_archive.PREFIX_FLOW_LOGS)
+    flow_log_prefix: str
+
+
+def subnet_cidrs(cidr: str, az_count: int) -> dict[str, list[str]]:
+    """The CIDR of every subnet, per tier, one per AZ (see the module docstring)."""
+    net = ipaddress.ip_network(cidr, strict=True)
+    if not isinstance(net, ipaddress.IPv4Network):
+        raise ValueError(f"{cidr} is not an IPv4 network")
+    if not 1 <= az_count <= 3:
+        raise ValueError(f"az_count {az_count} must be 1 to 3")
+    quarters = list(net.subnets(new_prefix=net.prefixlen + 2))
+    small = list(quarters[3].subnets(new_prefix=net.prefixlen + 5))
+    return {
+        "private": [str(q) for q in quarters[:az_count]],
+        "public": [str(s) for s in small[:az_count]],
+        "isolated": [str(s) for s in small[3 : 3 + az_count]],
+    }
+
+
+class Network(pulumi.ComponentResource):
+    vpc: aws.ec2.Vpc
+    vpc_id: pulumi.Output[str]
+    vpc_cidr: pulumi.Output[str]
+    public_subnet_ids: list[pulumi.Output[str]]
+    private_subnet_ids: list[pulumi.Output[str]]
+    isolated_subnet_ids: list[pulumi.Output[str]]
+    public_route_table_id: pulumi.Output[str]
+    private_route_table_ids: list[pulumi.Output[str]]
+    isolated_route_table_ids: list[pulumi.Output[str]]
+    nat_gateway_ids: list[pulumi.Output[str]]
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kakoi:network:Network", name, None, opts)
+        if not 0 <= args.nat_gateways <= args.az_count:
+            raise ValueError(f"nat_gateways ({args.nat_gateways}) must be between 0 and az_count ({args.az_count})")
+        child = pulumi.ResourceOptions(parent=self)
+        prefix = args.name_prefix
+        cidrs = subnet_cidrs(args.cidr, args.az_count)
+
+        # Zones open to this account; Local/Wavelength zones (opt-in) are left out.
+        azs = aws.get_availability_zones_output(
+            state="available",
+            filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        az_names = [azs.names.apply(lambda names, i=i: names[i]) for i in range(args.az_count)]
+
+        self.vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=args.cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags={"Name": f"{prefix}-vpc"},
+            opts=child,
+        )
+        vpc_id = self.vpc.id
+
+        # ---- nothing by default: the default security group and the main route table, emptied
+        # https://docs.aws.amazon.com/securityhub/latest/userguide/ec2-controls.html#ec2-2
+        self.default_security_group = aws.ec2.DefaultSecurityGroup(
+            f"{name}-default-sg",
+            vpc_id=vpc_id,
+            ingress=[],
+            egress=[],
+            tags={"Name": f"{prefix}-default-unused"},
+            opts=child,
+        )
+        self.main_route_table = aws.ec2.DefaultRouteTable(
+            f"{name}-main-rtb",
+            default_route_table_id=self.vpc.default_route_table_id,
+            routes=[],
+            tags={"Name": f"{prefix}-main-unused"},
+            opts=child,
+        )
+
+        # ---- subnets
+        subnets: dict[str, list[aws.ec2.Subnet]] = {tier: [] for tier in TIERS}
+        for tier in TIERS:
+            for i in range(args.az_count):
+                subnets[tier].append(
+                    aws.ec2.Subnet(
+                        f"{name}-{tier}-{i}",
+                        vpc_id=vpc_id,
+                        cidr_block=cidrs[tier][i],
+                        availability_zone=az_names[i],
+                        # nothing gets a public IP, not even in the public tier (Security Hub EC2.15)
+                        map_public_ip_on_launch=False,
+                        tags={"Name": f"{prefix}-{tier}-{i}", "tier": tier},
+                        opts=child,
+                    )
+                )
+
+        # ---- public tier: internet gateway
+        self.internet_gateway = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc_id, tags={"Name": f"{prefix}-igw"}, opts=child)
+        public_rt = aws.ec2.RouteTable(f"{name}-public", vpc_id=vpc_id, tags={"Name": f"{prefix}-public", "tier": "public"}, opts=child)
+        aws.ec2.Route(
+            f"{name}-public-internet",
+            route_table_id=public_rt.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=self.internet_gateway.id,
+            opts=child,
+        )
+        for i, subnet in enumerate(subnets["public"]):
+            aws.ec2.RouteTableAssociation(f"{name}-public-{i}", subnet_id=subnet.id, route_table_id=public_rt.id, opts=child)
+
+        # ---- NAT gateways (only when configured), in the public subnets of the first AZs
+        nat_gateways: list[aws.ec2.NatGateway] = []
+        for i in range(args.nat_gateways):
+            eip = aws.ec2.Eip(f"{name}-nat-{i}", domain="vpc", tags={"Name": f"{prefix}-nat-{i}"}, opts=child)
+            nat_gateways.append(
+                aws.ec2.NatGateway(
+                    f"{name}-nat-{i}",
+                    allocation_id=eip.id,
+                    subnet_id=subnets["public"][i].id,
+                    connectivity_type="public",
+                    tags={"Name": f"{prefix}-nat-{i}"},
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[self.internet_gateway]),
+                )
+            )
+
+        # ---- private tier: one route table per AZ; 0.0.0.0/0 to a NAT gateway only if there is one
+        private_rts: list[aws.ec2.RouteTable] = []
+        for i, subnet in enumerate(subnets["private"]):
+            rt = aws.ec2.RouteTable(
+                f"{name}-private-{i}", vpc_id=vpc_id, tags={"Name": f"{prefix}-private-{i}", "tier": "private"}, opts=child
+            )
+            aws.ec2.RouteTableAssociation(f"{name}-private-{i}", subnet_id=subnet.id, route_table_id=rt.id, opts=child)
+            if nat_gateways:
+                # the NAT gateway in the same AZ when there is one per AZ, else a shared one
+                aws.ec2.Route(
+                    f"{name}-private-{i}-nat",
+                    route_table_id=rt.id,
+                    destination_cidr_block="0.0.0.0/0",
+                    nat_gateway_id=nat_gateways[i % len(nat_gateways)].id,
+                    opts=child,
+                )
+            private_rts.append(rt)
+
+        # ---- isolated tier: route tables with the local route only (no Route resources at all)
+        isolated_rts: list[aws.ec2.RouteTable] = []
+        for i, subnet in enumerate(subnets["isolated"]):
+            rt = aws.ec2.RouteTable(
+                f"{name}-isolated-{i}", vpc_id=vpc_id, tags={"Name": f"{prefix}-isolated-{i}", "tier": "isolated"}, opts=child
+            )
+            aws.ec2.RouteTableAssociation(f"{name}-isolated-{i}", subnet_id=subnet.id, route_table_id=rt.id, opts=child)
+            isolated_rts.append(rt)
+
+        # ---- flow logs of all traffic to the archive (LOG-1)
+        # https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-path.html
+        # Hive-compatible partitions are off on purpose: they change the key layout to
+        # `AWSLogs/aws-account-id=<id>/...`, which the archive's bucket policy (it lets the
+        # log-delivery service write `<prefix>/AWSLogs/<account>/*` only) would refuse.
+        self.flow_log = aws.ec2.FlowLog(
+            f"{name}-flow-log",
+            vpc_id=vpc_id,
+            traffic_type="ALL",
+            log_destination_type="s3",
+            log_destination=pulumi.Output.from_input(args.flow_log_bucket_arn).apply(lambda arn: f"{arn}/{args.flow_log_prefix}/"),
+            destination_options={"file_format": "parquet", "per_hour_partition": True, "hive_compatible_partitions": False},
+            max_aggregation_interval=600,
+            tags={"Name": f"{prefix}-flow-log"},
+            opts=child,
+        )
+
+        # ---- what callers use
+        self.vpc_id = vpc_id
+        self.vpc_cidr = self.vpc.cidr_block
+        self.availability_zones = az_names
+        self.public_subnet_ids = [s.id for s in subnets["public"]]
+        self.private_subnet_ids = [s.id for s in subnets["private"]]
+        self.isolated_subnet_ids = [s.id for s in subnets["isolated"]]
+        self.public_route_table_id = public_rt.id
+        self.private_route_table_ids = [rt.id for rt in private_rts]
+        self.isolated_route_table_ids = [rt.id for rt in isolated_rts]
+        self.nat_gateway_ids = [n.id for n in nat_gateways]
+        self.register_outputs(
+            {
+                "vpcId": self.vpc_id,
+                "vpcCidr": self.vpc_cidr,
+                "publicSubnetIds": self.public_subnet_ids,
+                "privateSubnetIds": self.private_subnet_ids,
+                "isolatedSubnetIds": self.isolated_subnet_ids,
+                "privateRouteTableIds": self.private_route_table_ids,
+                "isolatedRouteTableIds": self.isolated_route_table_ids,
+                "natGatewayIds": self.nat_gateway_ids,
+            }
+        )
