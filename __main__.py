@@ -10,6 +10,7 @@ import pulumi_aws as aws
 import stackconfig
 from components import log_archive
 from components.endpoints import Endpoints, EndpointsArgs
+from components.kms import Keys, KeysArgs
 from components.log_archive import LogArchive, LogArchiveArgs
 from components.network import Network, NetworkArgs
 from components.security_groups import SecurityGroups, SecurityGroupsArgs
@@ -82,6 +83,21 @@ endpoints = Endpoints(
         subnet_ids=network.private_subnet_ids,
         route_table_ids=network.private_route_table_ids,
         security_group_id=sgs.endpoints_sg_id,
+    ),
+    opts=opts,
+)
+
+# ---- data tier keys (BAK-1, BCP-1, ENC-1): one customer-managed key per purpose, DR keys in drRegion
+partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(provider=provider))
+keys = Keys(
+    "keys",
+    KeysArgs(
+        name_prefix=cfg.core.name_prefix,
+        account_id=identity.account_id,
+        partition=partition.partition,
+        region=cfg.core.region,
+        dr_region=cfg.core.dr_region,
+        rotation_days=cfg.data.key_rotation_days,
     ),
     opts=opts,
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from . import core, edge, log_archive, network
+from . import core, data, edge, log_archive, network
 from .reader import ConfigError, Reader
 
 __all__ = ["ConfigError", "StackConfig", "load", "load_reader"]
@@ -22,6 +22,7 @@ class StackConfig:
     network: network.NetworkConfig
     edge: edge.EdgeConfig
     log_archive: log_archive.LogArchiveConfig
+    data: data.DataConfig
 
 
 def load_reader(values: Mapping[str, str | None], *, project: str, stack: str) -> tuple[StackConfig, Reader]:
@@ -32,6 +33,7 @@ def load_reader(values: Mapping[str, str | None], *, project: str, stack: str) -
         network=network.load(r),
         edge=edge.load(r),
         log_archive=log_archive.load(r),
+        data=data.load(r),
     )
     r.finish()
     return cfg, r

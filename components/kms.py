@@ -1,0 +1,262 @@
+"""Customer-managed KMS keys for the data tier, logs and alerts (BAK-1, BCP-1, ENC-1).
+
+One symmetric key per purpose, so that each key policy names only the service
+that needs it and a compromise or a mistaken grant stays inside one purpose:
+
+=================  ==============  ==============================================
+attribute          region          protects
+=================  ==============  ==============================================
+database_key       primary         RDS storage, automated backups, snapshots,
+                                   Performance Insights, the master and role secrets
+backup_key         primary         the AWS Backup vault
+media_key          primary         the media bucket (SSE-KMS with a bucket key)
+logs_key           primary         CloudWatch Logs groups (database logs, app, ...)
+sns_key            primary         the alert topic (alarms and EventBridge publish to it)
+dr_database_key    DR              replicated RDS automated backups (BCP-1)
+dr_backup_key      DR              the DR AWS Backup vault (copies of recovery points)
+dr_media_key       DR              the DR media bucket (replication target)
+=================  ==============  ==============================================
+
+Every key: automatic rotation on (period from config), 30-day deletion window,
+protected from `pulumi destroy` and replacement (protect + retain_on_delete).
+
+Key policy statements, and why each is there:
+
+* ``AccountAdministration`` - the account root principal gets ``kms:*``. This
+  does not let anyone in: it hands the decision to IAM, so only principals whose
+  IAM policies allow a KMS action on this key may perform it (the deployer, the
+  roles other components create). Without it the key could become unmanageable
+  (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html).
+* ``UseThrough<Service>`` / ``GrantsFor<Service>`` (database, backup, media and
+  the DR keys) - principals of THIS account only (``kms:CallerAccount``) may use
+  the key, and only through the named service in the named region
+  (``kms:ViaService``, e.g. ``rds.ap-northeast-1.amazonaws.com``). Grants (which
+  RDS and AWS Backup create to encrypt in the background) only for AWS resources
+  (``kms:GrantIsForAWSResource``). Nobody can call Decrypt on the key directly
+  by this statement, and other accounts get nothing.
+* ``CloudWatchLogs`` (logs key) - the regional CloudWatch Logs service principal,
+  only for log groups of this account and region
+  (``kms:EncryptionContext:aws:logs:arn``)
+  (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html).
+* ``CloudWatchAlarmsPublish`` (SNS key) - CloudWatch may generate data keys and
+  decrypt for alarms of this account and region (``aws:SourceAccount``,
+  ``aws:SourceArn``) so it can publish to the encrypted topic.
+* ``EventBridgePublish`` (SNS key) - EventBridge may do the same for rules
+  targeting the topic. No source conditions: EventBridge's KMS requests for SNS
+  delivery do not carry them, and a condition would drop every notification
+  silently (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html,
+  "Enable compatibility between event sources from AWS services and encrypted
+  topics"). Only Decrypt/GenerateDataKey*: it can encrypt messages for the topic,
+  not read anything else.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+CONTROLS: dict[str, str] = {
+    "BAK-1": "customer-managed KMS keys (rotation on) encrypt the database, its backups and the AWS Backup vaults",
+    "BCP-1": "separate keys in the DR region encrypt replicated automated backups, DR vault copies and the DR media bucket",
+    "ENC-1": "media, logs and alerts are encrypted at rest with their own least-privilege customer-managed keys",
+}
+
+Statement = dict[str, Any]
+
+#: what a service needs to encrypt and decrypt with a key on a caller's behalf
+USE_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+GRANT_ACTIONS = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"]
+
+
+def policy_document(*statements: Statement) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, separators=(",", ":"))
+
+
+def root_admin(partition: str, account: str) -> Statement:
+    return {
+        "Sid": "AccountAdministration",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+
+
+def via_services(account: str, label: str, services: list[str], *, grants: bool) -> list[Statement]:
+    """Use by principals of `account` only through `services` (e.g. ``rds.ap-northeast-1.amazonaws.com``)."""
+    cond: dict[str, Any] = {"kms:CallerAccount": account, "kms:ViaService": services if len(services) > 1 else services[0]}
+    out: list[Statement] = [
+        {
+            "Sid": f"UseThrough{label}",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": USE_ACTIONS,
+            "Resource": "*",
+            "Condition": {"StringEquals": cond},
+        }
+    ]
+    if grants:
+        out.append(
+            {
+                "Sid": f"GrantsFor{label}",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": GRANT_ACTIONS,
+                "Resource": "*",
+                "Condition": {"StringEquals": cond, "Bool": {"kms:GrantIsForAWSResource": "true"}},
+            }
+        )
+    return out
+
+
+def logs_service(partition: str, region: str, account: str) -> Statement:
+    return {
+        "Sid": "CloudWatchLogs",
+        "Effect": "Allow",
+        "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        "Resource": "*",
+        "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{region}:{account}:log-group:*"}},
+    }
+
+
+def sns_publishers(partition: str, region: str, account: str) -> list[Statement]:
+    return [
+        {
+            "Sid": "CloudWatchAlarmsPublish",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account},
+                "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account}:alarm:*"},
+            },
+        },
+        {
+            "Sid": "EventBridgePublish",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+        },
+    ]
+
+
+def service_endpoint(service: str, region: str) -> str:
+    return f"{service}.{region}.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class KeysArgs:
+    name_prefix: str
+    account_id: pulumi.Input[str]
+    #: aws.get_partition_output().partition ("aws" in commercial regions)
+    partition: pulumi.Input[str]
+    region: str
+    dr_region: str
+    rotation_days: int
+
+
+@dataclass(frozen=True)
+class _KeySpec:
+    attr: str
+    purpose: str
+    description: str
+    dr: bool
+
+
+_SPECS = (
+    _KeySpec("database_key", "database", "RDS storage, backups, Performance Insights and database secrets", False),
+    _KeySpec("backup_key", "backup", "AWS Backup vault", False),
+    _KeySpec("media_key", "media", "media bucket objects", False),
+    _KeySpec("logs_key", "logs", "CloudWatch Logs log groups", False),
+    _KeySpec("sns_key", "sns", "SNS alert topics", False),
+    _KeySpec("dr_database_key", "dr-database", "RDS automated backups replicated to the DR region", True),
+    _KeySpec("dr_backup_key", "dr-backup", "AWS Backup vault in the DR region", True),
+    _KeySpec("dr_media_key", "dr-media", "media bucket replica in the DR region", True),
+)
+
+
+class Keys(pulumi.ComponentResource):
+    database_key: aws.kms.Key
+    backup_key: aws.kms.Key
+    media_key: aws.kms.Key
+    logs_key: aws.kms.Key
+    sns_key: aws.kms.Key
+    dr_database_key: aws.kms.Key
+    dr_backup_key: aws.kms.Key
+    dr_media_key: aws.kms.Key
+
+    def __init__(self, name: str, args: KeysArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kakoi:kms:Keys", name, None, opts)
+        self.args = args
+        keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
+        child = pulumi.ResourceOptions(parent=self)
+        self.keys: dict[str, aws.kms.Key] = {}
+        self.aliases: dict[str, aws.kms.Alias] = {}
+        for spec in _SPECS:
+            region = args.dr_region if spec.dr else args.region
+            policy = pulumi.Output.all(args.partition, args.account_id).apply(
+                lambda v, s=spec, r=region: self.policy_for(s.purpose, v[0], v[1], r)
+            )
+            key = aws.kms.Key(
+                f"{name}-{spec.purpose}",
+                description=f"{args.name_prefix}: {spec.description}",
+                key_usage="ENCRYPT_DECRYPT",
+                customer_master_key_spec="SYMMETRIC_DEFAULT",
+                enable_key_rotation=True,
+                rotation_period_in_days=args.rotation_days,
+                deletion_window_in_days=30,
+                policy=policy,
+                region=region if spec.dr else None,
+                opts=keep,
+            )
+            self.keys[spec.purpose] = key
+            self.aliases[spec.purpose] = aws.kms.Alias(
+                f"{name}-{spec.purpose}",
+                name=f"alias/{args.name_prefix}/{spec.purpose}",
+                target_key_id=key.key_id,
+                region=region if spec.dr else None,
+                opts=child,
+            )
+            setattr(self, spec.attr, key)
+
+        self.database_key_arn = self.database_key.arn
+        self.backup_key_arn = self.backup_key.arn
+        self.media_key_arn = self.media_key.arn
+        self.logs_key_arn = self.logs_key.arn
+        self.sns_key_arn = self.sns_key.arn
+        self.dr_database_key_arn = self.dr_database_key.arn
+        self.dr_backup_key_arn = self.dr_backup_key.arn
+        self.dr_media_key_arn = self.dr_media_key.arn
+        self.register_outputs({f"{s.attr}_arn": getattr(self, s.attr).arn for s in _SPECS})
+
+    def policy_for(self, purpose: str, partition: str, account: str, region: str) -> str:
+        """The key policy JSON for one purpose (see the module docstring for each statement)."""
+        statements: list[Statement] = [root_admin(partition, account)]
+        if purpose in ("database", "dr-database"):
+            services = [service_endpoint("rds", region)]
+            if purpose == "database":
+                services.append(service_endpoint("secretsmanager", region))
+            statements += via_services(account, "RdsAndSecrets" if purpose == "database" else "Rds", services, grants=True)
+        elif purpose == "backup":
+            statements += via_services(account, "Backup", [service_endpoint("backup", region)], grants=True)
+        elif purpose == "dr-backup":
+            # AWS Backup copies RDS snapshots into the DR vault through RDS (CopyDBSnapshot), which
+            # re-encrypts them with this key: both services need it.
+            services = [service_endpoint("backup", region), service_endpoint("rds", region)]
+            statements += via_services(account, "BackupAndRds", services, grants=True)
+        elif purpose in ("media", "dr-media"):
+            statements += via_services(account, "S3", [service_endpoint("s3", region)], grants=False)
+        elif purpose == "logs":
+            statements.append(logs_service(partition, region, account))
+        elif purpose == "sns":
+            statements += sns_publishers(partition, region, account)
+        else:  # pragma: no cover - _SPECS lists every purpose
+            raise ValueError(f"unknown key purpose {purpose!r}")
+        return policy_document(*statements)
