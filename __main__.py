@@ -9,11 +9,14 @@ import pulumi_aws as aws
 
 import stackconfig
 from components import log_archive
+from components.certificate import Certificate, CertificateArgs
+from components.edge import Edge, EdgeArgs
 from components.endpoints import Endpoints, EndpointsArgs
 from components.kms import Keys, KeysArgs
 from components.log_archive import LogArchive, LogArchiveArgs
 from components.network import Network, NetworkArgs
 from components.security_groups import SecurityGroups, SecurityGroupsArgs
+from components.waf import Waf, WafArgs
 from stackconfig.pulumi_source import PulumiConfigValues
 
 try:
@@ -37,6 +40,21 @@ logs = LogArchive(
         object_lock_mode=cfg.log_archive.object_lock_mode,
         object_lock_days=cfg.log_archive.object_lock_days,
         cold_storage_after_days=cfg.log_archive.cold_storage_after_days,
+    ),
+    opts=opts,
+)
+
+# ---- data tier keys (BAK-1, BCP-1, ENC-1): one customer-managed key per purpose, DR keys in drRegion
+partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(provider=provider))
+keys = Keys(
+    "keys",
+    KeysArgs(
+        name_prefix=cfg.core.name_prefix,
+        account_id=identity.account_id,
+        partition=partition.partition,
+        region=cfg.core.region,
+        dr_region=cfg.core.dr_region,
+        rotation_days=cfg.data.key_rotation_days,
     ),
     opts=opts,
 )
@@ -87,22 +105,49 @@ endpoints = Endpoints(
     opts=opts,
 )
 
-# ---- data tier keys (BAK-1, BCP-1, ENC-1): one customer-managed key per purpose, DR keys in drRegion
-partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(provider=provider))
-keys = Keys(
-    "keys",
-    KeysArgs(
+# ---- edge (ENC-1, ENC-2, XSS-2, CJ-1, HDR-1): certificate, load balancer, listeners, WAF
+certificate = Certificate(
+    "cert",
+    CertificateArgs(
+        domain_name=cfg.edge.domain_name,
+        hosted_zone_id=cfg.edge.hosted_zone_id,
+        certificate_arn=cfg.edge.certificate_arn,
+    ),
+    opts=opts,
+)
+edge = Edge(
+    "edge",
+    EdgeArgs(
         name_prefix=cfg.core.name_prefix,
-        account_id=identity.account_id,
-        partition=partition.partition,
-        region=cfg.core.region,
-        dr_region=cfg.core.dr_region,
-        rotation_days=cfg.data.key_rotation_days,
+        vpc_id=network.vpc_id,
+        public_subnet_ids=network.public_subnet_ids,
+        security_group_id=sgs.alb_sg_id,
+        certificate_arn=certificate.certificate_arn,
+        tls_policy=cfg.edge.tls_policy,
+        app_port=cfg.network.app_port,
+        deletion_protection=cfg.edge.deletion_protection,
+        hsts_max_age=cfg.edge.hsts_max_age,
+        log_bucket=logs.archive_bucket.bucket,
+        domain_name=cfg.edge.domain_name,
+        hosted_zone_id=cfg.edge.hosted_zone_id,
+    ),
+    opts=opts,
+    log_delivery_ready=[logs.archive_policy],
+)
+waf = Waf(
+    "waf",
+    WafArgs(
+        name_prefix=cfg.core.name_prefix,
+        load_balancer_arn=edge.load_balancer_arn,
+        log_bucket_arn=logs.archive_bucket.arn,
+        rate_limit=cfg.edge.waf_rate_limit,
     ),
     opts=opts,
 )
 
 pulumi.export("logArchiveBucket", logs.archive_bucket_name)
+pulumi.export("loadBalancerDnsName", edge.dns_name)
+pulumi.export("appUrl", f"https://{cfg.edge.domain_name}")
 pulumi.export("vpcId", network.vpc_id)
 pulumi.export("publicSubnetIds", network.public_subnet_ids)
 pulumi.export("privateSubnetIds", network.private_subnet_ids)

@@ -29,6 +29,12 @@ import pulumi_aws as aws
 
 from components import s3_policies
 
+CONTROLS: dict[str, str] = {
+    "LOG-1": "log archive buckets: versioned, Object Lock, lifecycle to cold storage that never expires, "
+    "version deletion denied, protected from pulumi destroy",
+    "ENC-1": "archive bucket policies deny requests not made over TLS",
+}
+
 
 @dataclass(frozen=True)
 class LogArchiveArgs:

@@ -44,9 +44,11 @@ MANIFEST = {"time": "1970-01-01T00:00:00Z", "magic": "offline-render", "version"
 class RenderError(Exception):
     """The program could not be rendered; `exit_code` says why (2: config, 1: other)."""
 
-    def __init__(self, message: str, exit_code: int = 1):
+    def __init__(self, message: str, exit_code: int = 1, declared: int = 0):
         super().__init__(message)
         self.exit_code = exit_code
+        #: resources (other than the stack itself) registered before the failure
+        self.declared = declared
 
 
 def _normalise(value: Any) -> Any:
@@ -203,7 +205,7 @@ def _to_export(regs: list[Registration]) -> dict[str, Any]:
     }
 
 
-def _run(stack: str, overrides: dict[str, Any] | None, program: Path) -> RecordingMonitor:
+def _run(stack: str, overrides: dict[str, Any] | None, program: Path, holder: list[RecordingMonitor]) -> RecordingMonitor:
     sv = stack_values(stack, overrides=overrides)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -211,6 +213,7 @@ def _run(stack: str, overrides: dict[str, Any] | None, program: Path) -> Recordi
     pulumi.runtime.set_all_config(sv.values, secret_keys=list(sv.secret_keys))
     mocks = KakoiMocks(default_region=sv.values.get("aws:region", ""))
     monitor = RecordingMonitor(mocks)
+    holder.append(monitor)
     pulumi.runtime.set_mocks(mocks, project=sv.project, stack=sv.stack, preview=False, monitor=monitor)
     root = pulumi_settings.get_root_resource()
     if str(ROOT) not in sys.path:
@@ -248,17 +251,19 @@ def _unwrap(exc: BaseException) -> BaseException:
 def render(stack: str, *, overrides: dict[str, Any] | None = None, program: Path = ROOT / "__main__.py") -> dict[str, Any]:
     """Render `stack` and return the export document. Raises RenderError."""
     ctx = contextvars.copy_context()
+    holder: list[RecordingMonitor] = []
     try:
-        monitor = ctx.run(_run, stack, overrides, program)
+        monitor = ctx.run(_run, stack, overrides, program, holder)
     except BaseException as exc:  # noqa: BLE001 - translated below, nothing swallowed
-        cause = _unwrap(exc)
-        if isinstance(cause, (ConfigError, StackFileError)):
-            raise RenderError(str(cause), exit_code=2) from exc
-        if isinstance(exc, pulumi.RunError) and "invalid stack configuration" in str(exc):
-            raise RenderError(str(exc), exit_code=2) from exc
         if isinstance(exc, KeyboardInterrupt):
             raise
-        raise RenderError(f"{type(exc).__name__}: {exc}") from exc
+        declared = sum(1 for r in holder[0].registrations.values() if r.type != "pulumi:pulumi:Stack") if holder else 0
+        cause = _unwrap(exc)
+        if isinstance(cause, (ConfigError, StackFileError)):
+            raise RenderError(str(cause), exit_code=2, declared=declared) from exc
+        if isinstance(exc, pulumi.RunError) and "invalid stack configuration" in str(exc):
+            raise RenderError(str(exc), exit_code=2, declared=declared) from exc
+        raise RenderError(f"{type(exc).__name__}: {exc}", declared=declared) from exc
     return _to_export(_ordered(monitor.registrations))
 
 

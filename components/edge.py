@@ -1,0 +1,171 @@
+"""The public edge: the Application Load Balancer, its listeners and the app's target group.
+
+* HTTPS:443 on a TLS-1.3-only security policy (ENC-1; config accepts only the
+  policies in `stackconfig.edge.TLS13_ONLY_POLICIES`), the certificate from
+  `components.certificate`, forwarding to the app's target group.
+* HTTP:80 whose only action is a permanent (301) redirect to HTTPS (ENC-2, XSS-2).
+* Security response headers set by the load balancer on every HTTPS response,
+  whatever the app sends: HSTS, X-Content-Type-Options, X-Frame-Options; the
+  Server header removed (CJ-1, HDR-1).
+  https://docs.aws.amazon.com/elasticloadbalancing/latest/application/header-modification.html
+* Invalid header fields dropped and HTTP desync mitigation `strictest`
+  (Security Hub ELB.4, ELB.12), deletion protection from config (ELB.6), access
+  and connection logs into the log archive (ELB.5, LOG-1), over every public
+  subnet (ELB.13).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.log_archive import PREFIX_ALB
+
+CONTROLS: dict[str, str] = {
+    "ENC-1": "HTTPS listener on a TLS-1.3-only ELB security policy",
+    "ENC-2": "port 80 only answers with a 301 redirect to HTTPS; HSTS set at the listener",
+    "XSS-2": "HTTPS forced at the load balancer (301 redirect from port 80)",
+    "CJ-1": "X-Frame-Options DENY set at the HTTPS listener for every response",
+    "HDR-1": "security headers set by the load balancer's header-modification API, Server header removed",
+    "LOG-1": "load balancer access and connection logs delivered to the log archive",
+    "AVL-1": "load balancer over the public subnets of every availability zone",
+}
+
+HEALTH_CHECK_PATH = "/healthz/ready"
+
+
+@dataclass(frozen=True)
+class EdgeArgs:
+    name_prefix: str
+    vpc_id: pulumi.Input[str]
+    public_subnet_ids: Sequence[pulumi.Input[str]]
+    security_group_id: pulumi.Input[str]
+    certificate_arn: pulumi.Input[str]
+    tls_policy: str
+    app_port: int
+    deletion_protection: bool
+    hsts_max_age: int
+    log_bucket: pulumi.Input[str]
+    domain_name: str
+    #: Route 53 zone for the alias record ("" to manage DNS elsewhere)
+    hosted_zone_id: str
+
+
+class Edge(pulumi.ComponentResource):
+    load_balancer: aws.lb.LoadBalancer
+    target_group: aws.lb.TargetGroup
+
+    def __init__(
+        self,
+        name: str,
+        args: EdgeArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        log_delivery_ready: Sequence[pulumi.Resource] = (),
+    ):
+        super().__init__("kakoi:edge:Edge", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        # The load balancer checks on creation that it may write to the log bucket,
+        # so it waits for the bucket policy (log_delivery_ready).
+        self.load_balancer = aws.lb.LoadBalancer(
+            name,
+            name=f"{args.name_prefix}-alb"[:32],
+            load_balancer_type="application",
+            internal=False,
+            subnets=list(args.public_subnet_ids),
+            security_groups=[args.security_group_id],
+            drop_invalid_header_fields=True,
+            desync_mitigation_mode="strictest",
+            enable_deletion_protection=args.deletion_protection,
+            enable_http2=True,
+            enable_waf_fail_open=False,
+            idle_timeout=60,
+            access_logs={"bucket": args.log_bucket, "prefix": PREFIX_ALB, "enabled": True},
+            connection_logs={"bucket": args.log_bucket, "prefix": f"{PREFIX_ALB}-connections", "enabled": True},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(log_delivery_ready)),
+        )
+
+        self.target_group = aws.lb.TargetGroup(
+            name,
+            name=f"{args.name_prefix}-app"[:32],
+            vpc_id=args.vpc_id,
+            target_type="ip",  # Fargate tasks register by IP
+            protocol="HTTP",
+            port=args.app_port,
+            deregistration_delay=30,
+            health_check={
+                "enabled": True,
+                "path": HEALTH_CHECK_PATH,
+                "protocol": "HTTP",
+                "matcher": "200",
+                "interval": 15,
+                "timeout": 5,
+                "healthy_threshold": 2,
+                "unhealthy_threshold": 3,
+            },
+            opts=child,
+        )
+
+        self.https_listener = aws.lb.Listener(
+            f"{name}-https",
+            load_balancer_arn=self.load_balancer.arn,
+            port=443,
+            protocol="HTTPS",
+            ssl_policy=args.tls_policy,
+            certificate_arn=args.certificate_arn,
+            default_actions=[{"type": "forward", "target_group_arn": self.target_group.arn}],
+            routing_http_response_strict_transport_security_header_value=f"max-age={args.hsts_max_age}; includeSubDomains",
+            routing_http_response_x_content_type_options_header_value="nosniff",
+            routing_http_response_x_frame_options_header_value="DENY",
+            routing_http_response_server_enabled=False,
+            opts=child,
+        )
+        self.http_listener = aws.lb.Listener(
+            f"{name}-http",
+            load_balancer_arn=self.load_balancer.arn,
+            port=80,
+            protocol="HTTP",
+            default_actions=[
+                {
+                    "type": "redirect",
+                    "redirect": {"protocol": "HTTPS", "port": "443", "status_code": "HTTP_301"},
+                }
+            ],
+            opts=child,
+        )
+
+        if args.hosted_zone_id:
+            aws.route53.Record(
+                f"{name}-alias",
+                zone_id=args.hosted_zone_id,
+                name=args.domain_name,
+                type="A",
+                aliases=[
+                    {
+                        "name": self.load_balancer.dns_name,
+                        "zone_id": self.load_balancer.zone_id,
+                        "evaluate_target_health": True,
+                    }
+                ],
+                opts=child,
+            )
+
+        self.load_balancer_arn = self.load_balancer.arn
+        self.load_balancer_arn_suffix = self.load_balancer.arn_suffix
+        self.target_group_arn = self.target_group.arn
+        self.target_group_arn_suffix = self.target_group.arn_suffix
+        self.dns_name = self.load_balancer.dns_name
+        self.register_outputs(
+            {
+                "loadBalancerArn": self.load_balancer.arn,
+                "loadBalancerArnSuffix": self.load_balancer.arn_suffix,
+                "targetGroupArn": self.target_group.arn,
+                "targetGroupArnSuffix": self.target_group.arn_suffix,
+                "dnsName": self.load_balancer.dns_name,
+                "httpsListenerArn": self.https_listener.arn,
+            }
+        )

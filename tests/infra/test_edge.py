@@ -1,0 +1,143 @@
+"""The public edge: TLS 1.3 only (ENC-1), HTTPS forced (ENC-2, XSS-2), headers (CJ-1, HDR-1), WAF, logs."""
+
+from __future__ import annotations
+
+import pytest
+
+from stackconfig.edge import TLS13_ONLY_POLICIES
+from tools.render import RenderError, render
+from tools.stackview import StackView
+
+
+def _listener(view: StackView, port: int):
+    [lst] = [r for r in view.of_type("aws:lb/listener:Listener") if r.inputs["port"] == port]
+    return lst
+
+
+def test_enc1_https_listener_uses_the_default_tls13_only_policy(each_stack: StackView) -> None:
+    https = _listener(each_stack, 443)
+    assert https.inputs["protocol"] == "HTTPS"
+    assert https.inputs["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-3-PQ-2025-09"
+    assert https.inputs["sslPolicy"] in TLS13_ONLY_POLICIES
+    assert https.inputs["certificateArn"].startswith("arn:aws:acm:ap-northeast-1:")
+
+
+@pytest.mark.parametrize("policy", TLS13_ONLY_POLICIES)
+def test_enc1_every_tls13_only_policy_is_accepted(policy: str) -> None:
+    view = StackView(render("staging", overrides={"kakoi:tlsPolicy": policy}))
+    assert _listener(view, 443).inputs["sslPolicy"] == policy
+
+
+@pytest.mark.parametrize(
+    "policy",
+    ["ELBSecurityPolicy-TLS13-1-2-2021-06", "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09", "ELBSecurityPolicy-2016-08", "ELBSecurityPolicy-TLS13-1-3"],
+)
+def test_enc1_policies_allowing_tls12_are_refused(policy: str) -> None:
+    """A TLS13 prefix is not enough: TLS13-1-2-* policies also accept TLS 1.2."""
+    with pytest.raises(RenderError) as info:
+        render("staging", overrides={"kakoi:tlsPolicy": policy})
+    assert "kakoi:tlsPolicy" in str(info.value)
+    assert info.value.declared == 0
+
+
+def test_enc2_port_80_only_redirects_to_https_with_301(each_stack: StackView) -> None:
+    http = _listener(each_stack, 80)
+    assert http.inputs["protocol"] == "HTTP"
+    [action] = http.inputs["defaultActions"]
+    assert action["type"] == "redirect"
+    assert action["redirect"] == {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}
+
+
+def test_enc2_xss2_only_two_listeners(each_stack: StackView) -> None:
+    ports = sorted(r.inputs["port"] for r in each_stack.of_type("aws:lb/listener:Listener"))
+    assert ports == [80, 443]
+
+
+def test_enc2_cj1_hdr1_security_headers_at_the_listener(prod: StackView) -> None:
+    https = _listener(prod, 443)
+    assert https.inputs["routingHttpResponseStrictTransportSecurityHeaderValue"] == "max-age=31536000; includeSubDomains"
+    assert https.inputs["routingHttpResponseXContentTypeOptionsHeaderValue"] == "nosniff"
+    assert https.inputs["routingHttpResponseXFrameOptionsHeaderValue"] == "DENY"
+    assert https.inputs["routingHttpResponseServerEnabled"] is False
+
+
+def test_load_balancer_hardening(prod: StackView, staging: StackView) -> None:
+    """Security Hub ELB.4 (drop invalid headers), ELB.12 (desync strictest), ELB.6 (deletion protection in prod)."""
+    for view, protected in ((prod, True), (staging, False)):
+        [lb] = view.of_type("aws:lb/loadBalancer:LoadBalancer")
+        assert lb.inputs["dropInvalidHeaderFields"] is True
+        assert lb.inputs["desyncMitigationMode"] == "strictest"
+        assert lb.inputs["enableDeletionProtection"] is protected
+        assert lb.inputs["internal"] is False
+        assert lb.inputs["loadBalancerType"] == "application"
+
+
+def test_log1_load_balancer_logs_go_to_the_archive(each_stack: StackView) -> None:
+    [lb] = each_stack.of_type("aws:lb/loadBalancer:LoadBalancer")
+    archive = each_stack.one("aws:s3/bucket:Bucket", "logs-archive").outputs["bucket"]
+    assert lb.inputs["accessLogs"] == {"bucket": archive, "enabled": True, "prefix": "alb"}
+    assert lb.inputs["connectionLogs"]["bucket"] == archive
+    # creation fails unless the bucket policy that lets the ELB account write exists first
+    policy = next(r for r in each_stack.of_type("aws:s3/bucketPolicy:BucketPolicy") if r.inputs["bucket"] == archive)
+    assert policy.urn in lb.dependencies
+
+
+def test_avl1_load_balancer_spans_every_public_subnet(each_stack: StackView) -> None:
+    [lb] = each_stack.of_type("aws:lb/loadBalancer:LoadBalancer")
+    public = [s for s in each_stack.of_type("aws:ec2/subnet:Subnet") if "public" in s.name]
+    assert len(lb.inputs["subnets"]) == 3
+    assert set(lb.inputs["subnets"]) == {s.raw["id"] for s in public}
+
+
+def test_net1_waf_with_managed_rules_and_rate_limit(prod: StackView, staging: StackView) -> None:
+    for view, limit in ((prod, 2000), (staging, 1000)):
+        [acl] = view.of_type("aws:wafv2/webAcl:WebAcl")
+        assert acl.inputs["scope"] == "REGIONAL"
+        groups = {r["statement"]["managedRuleGroupStatement"]["name"] for r in acl.inputs["rules"] if "managedRuleGroupStatement" in r["statement"]}
+        assert groups == {
+            "AWSManagedRulesCommonRuleSet",
+            "AWSManagedRulesKnownBadInputsRuleSet",
+            "AWSManagedRulesSQLiRuleSet",
+            "AWSManagedRulesAmazonIpReputationList",
+        }
+        [rate] = [r for r in acl.inputs["rules"] if "rateBasedStatement" in r["statement"]]
+        assert rate["statement"]["rateBasedStatement"]["limit"] == limit
+        assert rate["action"] == {"block": {}}
+        assert all(r["visibilityConfig"]["cloudwatchMetricsEnabled"] for r in acl.inputs["rules"])
+        [assoc] = view.of_type("aws:wafv2/webAclAssociation:WebAclAssociation")
+        [lb] = view.of_type("aws:lb/loadBalancer:LoadBalancer")
+        assert assoc.inputs["resourceArn"] == lb.outputs["arn"]
+
+
+def test_log1_waf_logs_to_the_archive_with_credentials_redacted(prod: StackView) -> None:
+    [cfg] = prod.of_type("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration")
+    archive = prod.one("aws:s3/bucket:Bucket", "logs-archive")
+    assert cfg.inputs["logDestinationConfigs"] == [archive.outputs["arn"]]
+    assert archive.outputs["bucket"].startswith("aws-waf-logs-"), "WAF only delivers to buckets named aws-waf-logs-*"
+    redacted = {f["singleHeader"]["name"] for f in cfg.inputs["redactedFields"]}
+    assert redacted == {"cookie", "authorization"}
+
+
+def test_enc1_certificate_is_dns_validated_in_the_configured_zone(prod: StackView) -> None:
+    [cert] = prod.of_type("aws:acm/certificate:Certificate")
+    assert cert.inputs["domainName"] == "app.kakoi.example.com"
+    assert cert.inputs["validationMethod"] == "DNS"
+    records = prod.of_type("aws:route53/record:Record")
+    assert {r.inputs["zoneId"] for r in records} == {"Z0123456789KAKOIPROD"}
+    [validation] = prod.of_type("aws:acm/certificateValidation:CertificateValidation")
+    assert validation.inputs["certificateArn"] == cert.outputs["arn"]
+
+
+def test_enc1_existing_certificate_arn_is_used_as_is() -> None:
+    arn = "arn:aws:acm:ap-northeast-1:123456789012:certificate/00000000-1111-2222-3333-444444444444"
+    view = StackView(render("staging", overrides={"kakoi:certificateArn": arn, "kakoi:hostedZoneId": ""}))
+    assert not view.of_type("aws:acm/certificate:Certificate")
+    assert _listener(view, 443).inputs["certificateArn"] == arn
+    assert not view.of_type("aws:route53/record:Record")
+
+
+def test_target_group_health_checks_the_readiness_path(each_stack: StackView) -> None:
+    [tg] = each_stack.of_type("aws:lb/targetGroup:TargetGroup")
+    assert tg.inputs["targetType"] == "ip"
+    assert tg.inputs["port"] == 8000
+    assert tg.inputs["healthCheck"]["path"] == "/healthz/ready"
