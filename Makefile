@@ -11,7 +11,7 @@ UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements-dev.txt)
 export PYTHONDONTWRITEBYTECODE :=
 export PULUMI_SKIP_UPDATE_CHECK := true
 
-.PHONY: help venv render preview check controls test lint typecheck bench lock clean
+.PHONY: help venv render preview test lint typecheck bench lock clean docs
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -54,3 +54,6 @@ clean: ## remove build output (keeps the virtualenv)
 	rm -rf build
 
 -include mk/*.mk
+
+docs: venv ## regenerate the README config reference from Pulumi.yaml
+	@$(PY) -m tools.config_doc --write

@@ -109,9 +109,7 @@ class LogArchive(pulumi.ComponentResource):
         archive_policy = pulumi.Output.all(self.archive_bucket.arn, acct, args.elb_account_arn).apply(
             lambda v: self._archive_policy(v[0], v[1], v[2], args.region)
         )
-        self.archive_policy = aws.s3.BucketPolicy(
-            f"{name}-archive", bucket=self.archive_bucket.id, policy=archive_policy, opts=child
-        )
+        self.archive_policy = aws.s3.BucketPolicy(f"{name}-archive", bucket=self.archive_bucket.id, policy=archive_policy, opts=child)
 
         self.archive_bucket_name = self.archive_bucket.bucket
         self.access_logs_bucket_name = self.access_logs_bucket.bucket
@@ -134,9 +132,7 @@ class LogArchive(pulumi.ComponentResource):
             restrict_public_buckets=True,
             opts=child,
         )
-        aws.s3.BucketOwnershipControls(
-            name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child
-        )
+        aws.s3.BucketOwnershipControls(name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child)
         aws.s3.BucketVersioning(name, bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child)
         # ALB access log delivery supports only SSE-S3 (AES256) on the target bucket
         aws.s3.BucketServerSideEncryptionConfiguration(
@@ -197,7 +193,10 @@ class LogArchive(pulumi.ComponentResource):
                 "Principal": {"Service": "delivery.logs.amazonaws.com"},
                 "Action": "s3:PutObject",
                 "Resource": [f"{arn}/{PREFIX_FLOW_LOGS}/AWSLogs/{account}/*", f"{arn}/AWSLogs/{account}/*"],
-                "Condition": {**delivery_conditions, "StringEquals": {"aws:SourceAccount": account, "s3:x-amz-acl": "bucket-owner-full-control"}},
+                "Condition": {
+                    **delivery_conditions,
+                    "StringEquals": {"aws:SourceAccount": account, "s3:x-amz-acl": "bucket-owner-full-control"},
+                },
             },
             {
                 "Sid": "LogDeliveryAclCheck",

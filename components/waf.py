@@ -39,7 +39,7 @@ class WafArgs:
     rate_limit: int
 
 
-def _visibility(metric: str) -> dict[str, object]:
+def _visibility(metric: str) -> aws.wafv2.WebAclVisibilityConfigArgsDict:
     return {"cloudwatch_metrics_enabled": True, "metric_name": metric, "sampled_requests_enabled": True}
 
 

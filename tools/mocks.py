@@ -63,22 +63,31 @@ EC2_ID_PREFIX = {
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr-",
 }
 
-_TAGGABLE_CACHE: dict[str, bool] = {}
+_CLASS_CACHE: dict[str, type | None] = {}
 
 
-def is_taggable(typ: str) -> bool:
-    """Whether the pulumi-aws resource class has `tags_all` (so provider default tags apply)."""
-    if typ not in _TAGGABLE_CACHE:
+def resource_class(typ: str) -> type | None:
+    """The pulumi-aws Python class of a type token (None when unknown)."""
+    if typ not in _CLASS_CACHE:
         pkg, mod, name = split_token(typ)
-        taggable = False
+        cls = None
         if pkg == "aws" and mod != "index":
             try:
                 cls = getattr(importlib.import_module(f"pulumi_aws.{mod}"), name)
-                taggable = hasattr(cls, "tags_all")
             except (ImportError, AttributeError):
-                taggable = False
-        _TAGGABLE_CACHE[typ] = taggable
-    return _TAGGABLE_CACHE[typ]
+                cls = None
+        _CLASS_CACHE[typ] = cls
+    return _CLASS_CACHE[typ]
+
+
+def is_taggable(typ: str) -> bool:
+    """Whether the resource has `tags_all` (so the provider's default tags apply)."""
+    return hasattr(resource_class(typ), "tags_all")
+
+
+def is_regional(typ: str) -> bool:
+    """Whether the resource has a `region` (pulumi-aws v7); IAM, Route 53 and the like are global."""
+    return hasattr(resource_class(typ), "region")
 
 
 class KakoiMocks(pulumi.runtime.Mocks):
@@ -116,7 +125,7 @@ class KakoiMocks(pulumi.runtime.Mocks):
         region_default, default_tags = self._provider(args.provider)
         region = str(inputs.get("region") or region_default)
         state = self._state(typ, name, inputs, region)
-        if typ.startswith("aws:"):
+        if typ.startswith("aws:") and is_regional(typ):
             state.setdefault("region", region)
             if is_taggable(typ):
                 state["tagsAll"] = {**default_tags, **(inputs.get("tags") or {})}
@@ -152,7 +161,12 @@ class KakoiMocks(pulumi.runtime.Mocks):
         region = str(args.args.get("region") or region)
         token = args.token
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/offline-render", "userId": "AIDAOFFLINE", "id": ACCOUNT_ID}
+            return {
+                "accountId": ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/offline-render",
+                "userId": "AIDAOFFLINE",
+                "id": ACCOUNT_ID,
+            }
         if token == "aws:index/getRegion:getRegion":
             return {"name": region, "region": region, "id": region, "endpoint": f"ec2.{region}.amazonaws.com", "description": region}
         if token == "aws:index/getPartition:getPartition":
@@ -313,7 +327,10 @@ def s3_prefix_list_id(region: str) -> str:
 def _vpc_endpoint(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: str) -> dict[str, Any]:
     service = str(inputs.get("serviceName") or "")
     if inputs.get("vpcEndpointType") == "Gateway":
-        return {"prefixListId": s3_prefix_list_id(region) if service.endswith(".s3") else "pl-" + digest(service, length=8), "state": "available"}
+        return {
+            "prefixListId": s3_prefix_list_id(region) if service.endswith(".s3") else "pl-" + digest(service, length=8),
+            "state": "available",
+        }
     short = service.removeprefix(f"com.amazonaws.{region}.")
     return {
         "dnsEntries": [{"dnsName": f"vpce-{h}.{short}.{region}.vpce.amazonaws.com", "hostedZoneId": "Z2E726K9Y6RL4W"}],

@@ -61,7 +61,10 @@ def tree(view: StackView) -> list[str]:
 def summary(view: StackView) -> list[str]:
     by_type = collections.Counter(r.type for r in view if r.custom)
     regions = collections.Counter(r.region for r in view if r.custom and r.type.startswith("aws:"))
-    lines = [f"{sum(by_type.values())} resources of {len(by_type)} types; by region: " + ", ".join(f"{k} {v}" for k, v in sorted(regions.items()))]
+    lines = [
+        f"{sum(by_type.values())} resources of {len(by_type)} types; by region: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(regions.items()))
+    ]
     width = max((len(t) for t in by_type), default=0)
     for typ, n in sorted(by_type.items()):
         lines.append(f"  {typ.ljust(width)}  {n}")

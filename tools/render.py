@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextvars
+import importlib.metadata
 import json
 import runpy
 import sys
@@ -38,7 +39,11 @@ from tools.stackfiles import ROOT, StackFileError, stack_values
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
-MANIFEST = {"time": "1970-01-01T00:00:00Z", "magic": "offline-render", "version": f"pulumi-python-sdk {pulumi.__version__ if hasattr(pulumi, '__version__') else 'v3'}"}
+MANIFEST = {
+    "time": "1970-01-01T00:00:00Z",
+    "magic": "offline-render",
+    "version": f"pulumi-python-sdk {importlib.metadata.version('pulumi')}",
+}
 
 
 class RenderError(Exception):
@@ -149,6 +154,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
 def _ordered(regs: dict[str, Registration]) -> list[Registration]:
     """Dependency order (parents, providers and dependencies first), ties broken by URN."""
+
     def needs(r: Registration) -> set[str]:
         deps = set(r.dependencies) | {r.parent} | {r.provider.rsplit("::", 1)[0]}
         for urns in r.property_dependencies.values():
@@ -254,7 +260,7 @@ def render(stack: str, *, overrides: dict[str, Any] | None = None, program: Path
     holder: list[RecordingMonitor] = []
     try:
         monitor = ctx.run(_run, stack, overrides, program, holder)
-    except BaseException as exc:  # noqa: BLE001 - translated below, nothing swallowed
+    except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
         declared = sum(1 for r in holder[0].registrations.values() if r.type != "pulumi:pulumi:Stack") if holder else 0
@@ -272,7 +278,7 @@ def dumps(doc: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tools.render", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="tools.render", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--stack", required=True, help="stack name (reads Pulumi.<stack>.yaml)")
     parser.add_argument("--out", help="file to write (default: build/<stack>.stack.json); '-' for stdout")
     args = parser.parse_args(argv)

@@ -115,3 +115,12 @@ def test_tags_come_from_config() -> None:
         "owner": "platform-team",
         "data-classification": "internal",
     }
+
+
+def test_readme_config_reference_matches_pulumi_yaml() -> None:
+    """The README's config table is generated from Pulumi.yaml; regenerate with `make docs`."""
+    from tools.config_doc import render_readme
+    from tools.stackfiles import ROOT
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert render_readme(text) == text, "README config reference is stale: run `make docs`"

@@ -30,7 +30,12 @@ def test_enc1_every_tls13_only_policy_is_accepted(policy: str) -> None:
 
 @pytest.mark.parametrize(
     "policy",
-    ["ELBSecurityPolicy-TLS13-1-2-2021-06", "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09", "ELBSecurityPolicy-2016-08", "ELBSecurityPolicy-TLS13-1-3"],
+    [
+        "ELBSecurityPolicy-TLS13-1-2-2021-06",
+        "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
+        "ELBSecurityPolicy-2016-08",
+        "ELBSecurityPolicy-TLS13-1-3",
+    ],
 )
 def test_enc1_policies_allowing_tls12_are_refused(policy: str) -> None:
     """A TLS13 prefix is not enough: TLS13-1-2-* policies also accept TLS 1.2."""
@@ -93,7 +98,11 @@ def test_net1_waf_with_managed_rules_and_rate_limit(prod: StackView, staging: St
     for view, limit in ((prod, 2000), (staging, 1000)):
         [acl] = view.of_type("aws:wafv2/webAcl:WebAcl")
         assert acl.inputs["scope"] == "REGIONAL"
-        groups = {r["statement"]["managedRuleGroupStatement"]["name"] for r in acl.inputs["rules"] if "managedRuleGroupStatement" in r["statement"]}
+        groups = {
+            r["statement"]["managedRuleGroupStatement"]["name"]
+            for r in acl.inputs["rules"]
+            if "managedRuleGroupStatement" in r["statement"]
+        }
         assert groups == {
             "AWSManagedRulesCommonRuleSet",
             "AWSManagedRulesKnownBadInputsRuleSet",

@@ -45,7 +45,9 @@ def test_log1_archive_has_object_lock_from_config(prod: StackView, staging: Stac
 
 def test_log1_sse_s3_because_alb_log_delivery_needs_it(each_stack: StackView) -> None:
     for b in _archive_buckets(each_stack):
-        [enc] = _bucket_settings(each_stack, b.outputs["bucket"], "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+        [enc] = _bucket_settings(
+            each_stack, b.outputs["bucket"], "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+        )
         assert enc.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
 
 
