@@ -1,8 +1,8 @@
 """The log archive (LOG-1): S3 buckets that keep access and audit logs forever.
 
-Two buckets, because S3 server access logging cannot deliver into a bucket that
-has an Object Lock default retention period
-(https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html):
+Two buckets, because "S3 buckets with Object Lock can't be used as destination
+buckets for server access logs"
+(https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html):
 
 * ``archive`` receives load balancer access logs, VPC flow logs, WAF logs and
   CloudTrail. Object Lock with a default retention (governance by default,
@@ -64,7 +64,7 @@ class LogArchive(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         acct = pulumi.Output.from_input(args.account_id)
 
-        # ---- S3 server access logs (no default retention: S3 would refuse to deliver)
+        # ---- S3 server access logs (no Object Lock: S3 refuses such a destination)
         self.access_logs_bucket = aws.s3.Bucket(
             f"{name}-access-logs",
             bucket=acct.apply(lambda a: f"{args.name_prefix}-s3-access-logs-{a}"),
