@@ -1,0 +1,167 @@
+"""NET-1: security groups allow only the load balancer -> app -> database chain, from allow-listed CIDRs."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+import pytest
+
+from components.security_groups import DESCRIPTION_PATTERN, check_description
+from tests.infra import netview as nv
+from tools.render import RenderError, render
+from tools.stackview import StackView
+
+WORLD = {("cidr4", "0.0.0.0/0"), ("cidr6", "::/0")}
+
+
+#: the only CIDRs a group other than the load balancer's may name: RFC 1918 and IPv6 ULA
+#: (stricter than `ipaddress.is_private`, which also counts documentation and reserved ranges)
+PRIVATE_RANGES = [ipaddress.ip_network(c) for c in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")]
+
+
+def _is_rfc1918_or_ula(cidr: str) -> bool:
+    net = ipaddress.ip_network(cidr)
+    return any(net.version == p.version and net.subnet_of(p) for p in PRIVATE_RANGES)  # pyright: ignore[reportArgumentType]
+
+
+def _is_public(kind: str, value: str) -> bool:
+    return kind in ("cidr4", "cidr6") and not _is_rfc1918_or_ula(value)
+
+
+def _rules(view: StackView) -> list:
+    return view.of_type(nv.SG_IN) + view.of_type(nv.SG_OUT)
+
+
+def test_net1_rules_are_separate_resources_never_inline(each_stack: StackView) -> None:
+    """NET-1: groups carry no inline rules and the legacy rule resource is not mixed in (it would fight
+    the vpc.* rule resources), so the rendered rule resources are the complete rule set."""
+    assert each_stack.of_type(nv.SG_RULE_LEGACY) == []
+    groups = each_stack.of_type(nv.SG)
+    assert {g.name for g in groups} >= {"sg-alb", "sg-app", "sg-db", "sg-endpoints"}
+    for g in groups:
+        assert not g.inputs.get("ingress") and not g.inputs.get("egress"), g.name
+
+
+def test_net1_nothing_public_except_the_load_balancer_on_443_and_80(each_stack: StackView) -> None:
+    """NET-1: no ingress from 0.0.0.0/0, ::/0 or any public CIDR except the ALB group on 443 and 80."""
+    alb = nv.rid(nv.sg(each_stack, "alb"))
+    for rule in each_stack.of_type(nv.SG_IN):
+        kind, value = nv.peer(rule)
+        if _is_public(kind, value):
+            assert rule.inputs["securityGroupId"] == alb, f"{rule.name} opens a non-ALB group to {value}"
+            assert nv.ports(rule) in {("tcp", 443, 443), ("tcp", 80, 80)}, rule.name
+
+
+def test_net1_staging_alb_takes_exactly_the_office_cidrs(staging: StackView) -> None:
+    """NET-1: staging's load balancer is reachable on 443/80 from the office CIDRs and nothing else."""
+    office = nv.config("staging", "ingressCidrs")
+    assert office and not any(c in ("0.0.0.0/0", "::/0") for c in office)
+    got = {(nv.ports(r)[1], nv.peer(r)[1]) for r in nv.ingress(staging, nv.sg(staging, "alb"))}
+    assert got == {(port, cidr) for port in (443, 80) for cidr in office}
+    # and IPv6 CIDRs land in the IPv6 field
+    for r in nv.ingress(staging, nv.sg(staging, "alb")):
+        kind, value = nv.peer(r)
+        assert kind == ("cidr6" if ":" in value else "cidr4")
+
+
+def test_net1_prod_alb_is_public_on_443_and_80_only(prod: StackView) -> None:
+    """NET-1: prod is a public SaaS: the world may reach the ALB, on 443 and 80 only."""
+    rules = nv.ingress(prod, nv.sg(prod, "alb"))
+    assert {(nv.ports(r)[1], nv.peer(r)) for r in rules} == {(p, w) for p in (443, 80) for w in WORLD}
+
+
+def test_net1_alb_egress_only_to_the_app_port(each_stack: StackView) -> None:
+    """NET-1: the load balancer may only open connections to the app group on the app port."""
+    app_port = int(nv.config(nv.stack_name(each_stack), "appPort"))
+    rules = nv.egress(each_stack, nv.sg(each_stack, "alb"))
+    assert [(nv.ports(r), nv.peer(r)) for r in rules] == [(("tcp", app_port, app_port), ("sg", nv.rid(nv.sg(each_stack, "app"))))]
+
+
+def test_net1_app_takes_only_the_app_port_from_the_alb(each_stack: StackView) -> None:
+    """NET-1: the app group takes the app port from the load balancer group and nothing else."""
+    app_port = int(nv.config(nv.stack_name(each_stack), "appPort"))
+    rules = nv.ingress(each_stack, nv.sg(each_stack, "app"))
+    assert [(nv.ports(r), nv.peer(r)) for r in rules] == [(("tcp", app_port, app_port), ("sg", nv.rid(nv.sg(each_stack, "alb"))))]
+
+
+def test_net1_app_egress_is_db_endpoints_and_s3_only(each_stack: StackView) -> None:
+    """NET-1: without NAT the app may reach the database, the interface endpoints and S3 (through the
+    gateway endpoint's prefix list), each on its one port, and nothing else."""
+    [s3] = [e for e in each_stack.of_type(nv.ENDPOINT) if e.inputs.get("vpcEndpointType") == "Gateway"]
+    got = {(nv.ports(r), nv.peer(r)) for r in nv.egress(each_stack, nv.sg(each_stack, "app"))}
+    assert got == {
+        (("tcp", 5432, 5432), ("sg", nv.rid(nv.sg(each_stack, "db")))),
+        (("tcp", 443, 443), ("sg", nv.rid(nv.sg(each_stack, "endpoints")))),
+        (("tcp", 443, 443), ("pl", s3.outputs["prefixListId"])),
+    }
+
+
+def test_net1_db_takes_5432_only_from_the_app_and_private_admin_cidrs(each_stack: StackView) -> None:
+    """NET-1: the database group takes 5432 from the app group and from each configured admin CIDR,
+    all of them private; it has no egress rule at all."""
+    db = nv.sg(each_stack, "db")
+    admin = nv.config(nv.stack_name(each_stack), "dbAdminCidrs")
+    rules = nv.ingress(each_stack, db)
+    assert all(nv.ports(r) == ("tcp", 5432, 5432) for r in rules)
+    peers = [nv.peer(r) for r in rules]
+    assert peers.count(("sg", nv.rid(nv.sg(each_stack, "app")))) == 1
+    cidrs = sorted(v for k, v in peers if k in ("cidr4", "cidr6"))
+    assert cidrs == sorted(admin)
+    assert all(_is_rfc1918_or_ula(c) for c in cidrs)
+    assert len(peers) == 1 + len(admin), "no other source"
+    assert nv.egress(each_stack, db) == []
+
+
+def test_net1_prod_db_admin_network_is_allowed(prod: StackView) -> None:
+    """NET-1: prod's configured admin network (a private range) reaches the database, staging has none."""
+    assert ("cidr4", "10.99.0.0/24") in [nv.peer(r) for r in nv.ingress(prod, nv.sg(prod, "db"))]
+
+
+def test_net1_endpoints_take_https_from_the_app_only(each_stack: StackView) -> None:
+    """NET-1: interface endpoints accept 443 from the app group only and open no connections."""
+    group = nv.sg(each_stack, "endpoints")
+    rules = nv.ingress(each_stack, group)
+    assert [(nv.ports(r), nv.peer(r)) for r in rules] == [(("tcp", 443, 443), ("sg", nv.rid(nv.sg(each_stack, "app"))))]
+    assert nv.egress(each_stack, group) == []
+
+
+def test_net1_no_wildcard_egress_without_nat(each_stack: StackView) -> None:
+    """NET-1: no group may send to 0.0.0.0/0 or ::/0 (natGateways is 0 in both stacks), no rule uses
+    all protocols, and no rule opens a port range."""
+    for rule in _rules(each_stack):
+        assert nv.peer(rule) not in WORLD or rule.type == nv.SG_IN, f"{rule.name} is wildcard egress"
+        proto, lo, hi = nv.ports(rule)
+        assert proto == "tcp" and lo == hi, f"{rule.name}: {proto} {lo}-{hi}"
+
+
+def test_net1_internet_egress_only_from_the_app_and_only_with_nat() -> None:
+    """NET-1: natGateways=1 (an explicit config switch) adds exactly one wildcard egress rule: the app
+    group, 443, IPv4."""
+    view = nv.render_with("staging", {"kakoi:natGateways": 1})
+    wild = [r for r in view.of_type(nv.SG_OUT) if nv.peer(r) in WORLD]
+    assert [(r.inputs["securityGroupId"], nv.ports(r)) for r in wild] == [(nv.rid(nv.sg(view, "app")), ("tcp", 443, 443))]
+
+
+def test_net1_every_group_and_rule_has_a_valid_description(each_stack: StackView) -> None:
+    """NET-1: every group and every rule says why it exists, in characters EC2 accepts."""
+    for r in each_stack.of_type(nv.SG) + _rules(each_stack):
+        text = r.inputs.get("description") or ""
+        assert re.fullmatch(DESCRIPTION_PATTERN, text), f"{r.name}: {text!r}"
+
+
+def test_net1_description_check_refuses_what_ec2_refuses() -> None:
+    """NET-1: the description check rejects characters EC2 refuses in rule descriptions and long text."""
+    assert check_description("HTTPS from allowed network 2001:db8::/48") == "HTTPS from allowed network 2001:db8::/48"
+    for bad in ("a > b", "Tom's rule", "R&D", "x" * 256, ""):
+        with pytest.raises(ValueError):
+            check_description(bad)
+
+
+@pytest.mark.parametrize("cidr", ["8.8.8.0/24", "0.0.0.0/0", "::/0", "2001:4860::/32"])
+def test_net1_public_db_admin_cidr_is_refused_by_config(cidr: str) -> None:
+    """NET-1: a public CIDR in dbAdminCidrs stops the program before anything is declared."""
+    with pytest.raises(RenderError) as err:
+        render("staging", overrides={"kakoi:dbAdminCidrs": [cidr]})
+    assert err.value.exit_code == 2
+    assert "dbAdminCidrs" in str(err.value)
