@@ -19,6 +19,10 @@
   before that only ``email-smtp`` existed, which the SDKs cannot use.
   The ECS agent endpoints (``ecs``, ``ecs-agent``, ``ecs-telemetry``) are for EC2
   container instances, not Fargate; ``ssmmessages`` is only for ECS Exec, which stays off.
+  GuardDuty Runtime Monitoring with automated agent management creates its own
+  ``guardduty-data`` endpoint and security group (ingress from the VPC CIDR); the
+  app group then needs an egress rule to it, which this stack does not add yet.
+  https://docs.aws.amazon.com/guardduty/latest/ug/how-runtime-monitoring-works-ecs-fargate.html
   Service names are built from the region argument:
   https://docs.aws.amazon.com/vpc/latest/privatelink/aws-services-privatelink-support.html
 * **Endpoint policies** on the interface endpoints that support them: only

@@ -13,6 +13,11 @@ The chain, and nothing else:
   security group is stateful: replies need no egress rule).
 * ``endpoints``: 443 from the ``app`` group only; no egress rule.
 
+Security groups do not filter traffic to the Amazon DNS resolver, the ECS task
+metadata and credentials endpoints or the instance metadata service, so the app
+needs no rule for DNS or for its task role credentials.
+https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html
+
 Why rule resources and no inline rules: pulumi-aws recommends
 ``aws.vpc.SecurityGroupIngressRule`` / ``SecurityGroupEgressRule`` and warns not to
 mix them with the inline ``ingress``/``egress`` arguments of ``aws.ec2.SecurityGroup``
