@@ -165,11 +165,20 @@ class Reader:
                 net = ipaddress.ip_network(item, strict=True)
             except ValueError as exc:
                 return f"{item!r} is not a CIDR block ({exc})"
-            if private_only and not net.is_private:
+            if private_only and not is_private_range(net):
                 return f"{item!r} is not a private range (RFC 1918 / ULA); only private ranges are allowed here"
             return None
 
         return self.string_list(key, min_items=min_items, item_check=check)
+
+
+#: RFC 1918 and IPv6 unique-local ranges. `ip_network.is_private` also accepts documentation,
+#: loopback and reserved ranges, which are not networks an administrator connects from.
+PRIVATE_RANGES = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"))
+
+
+def is_private_range(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    return any(net.version == p.version and net.subnet_of(p) for p in PRIVATE_RANGES)  # type: ignore[arg-type]
 
 
 EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}"

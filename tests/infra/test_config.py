@@ -47,6 +47,8 @@ BAD_CONFIGS = [
     ({"kakoi:ingressCidrs": ["10.0.0.0/33"]}, "kakoi:ingressCidrs[0]", "not a CIDR"),
     ({"kakoi:ingressCidrs": []}, "kakoi:ingressCidrs", "at least 1"),
     ({"kakoi:dbAdminCidrs": ["8.8.8.0/24"]}, "kakoi:dbAdminCidrs[0]", "not a private range"),
+    ({"kakoi:dbAdminCidrs": ["203.0.113.0/24"]}, "kakoi:dbAdminCidrs[0]", "not a private range"),
+    ({"kakoi:dbAdminCidrs": ["10.0.0.0/7"]}, "kakoi:dbAdminCidrs[0]", "not a private range"),
     ({"kakoi:tlsPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06"}, "kakoi:tlsPolicy", "is not one of"),
     ({"kakoi:tlsPolicy": "ELBSecurityPolicy-2016-08"}, "kakoi:tlsPolicy", "is not one of"),
     ({"kakoi:azCount": 7}, "kakoi:azCount", "above the maximum 3"),
