@@ -9,11 +9,14 @@ import pulumi_aws as aws
 
 import stackconfig
 from components import log_archive
+from components.backup import BackupPlan, BackupPlanArgs
 from components.certificate import Certificate, CertificateArgs
+from components.database import Database, DatabaseArgs
 from components.edge import Edge, EdgeArgs
 from components.endpoints import Endpoints, EndpointsArgs
 from components.kms import Keys, KeysArgs
 from components.log_archive import LogArchive, LogArchiveArgs
+from components.media_bucket import MediaBucket, MediaBucketArgs
 from components.network import Network, NetworkArgs
 from components.security_groups import SecurityGroups, SecurityGroupsArgs
 from components.waf import Waf, WafArgs
@@ -144,6 +147,78 @@ waf = Waf(
     ),
     opts=opts,
 )
+
+# ---- data tier (BAK-1, BAK-2, BCP-1, ENC-1, REC-1, MNT-1, PATH-1, SQL-3): backups, database, media
+backup = BackupPlan(
+    "backup",
+    BackupPlanArgs(
+        name_prefix=cfg.core.name_prefix,
+        partition=partition.partition,
+        dr_region=cfg.core.dr_region,
+        key_arn=keys.backup_key_arn,
+        dr_key_arn=keys.dr_backup_key_arn,
+        daily_retention_days=cfg.data.daily_retention_days,
+        monthly_retention_days=cfg.data.monthly_retention_days,
+        vault_lock=cfg.data.vault_lock,
+        vault_lock_mode=cfg.data.vault_lock_mode,
+    ),
+    opts=opts,
+)
+database = Database(
+    "db",
+    DatabaseArgs(
+        name_prefix=cfg.core.name_prefix,
+        secret_prefix=f"{cfg.core.project}/{cfg.core.stack}/db",
+        account_id=identity.account_id,
+        partition=partition.partition,
+        region=cfg.core.region,
+        dr_region=cfg.core.dr_region,
+        subnet_ids=network.isolated_subnet_ids,
+        security_group_ids=[sgs.db_sg_id],
+        kms_key_arn=keys.database_key_arn,
+        logs_key_arn=keys.logs_key_arn,
+        dr_kms_key_arn=keys.dr_database_key_arn,
+        engine_version=cfg.data.engine_version,
+        parameter_group_family=cfg.data.parameter_group_family,
+        instance_class=cfg.data.instance_class,
+        allocated_storage=cfg.data.allocated_storage,
+        max_allocated_storage=cfg.data.max_allocated_storage,
+        multi_az=cfg.data.multi_az,
+        backup_retention_days=cfg.data.backup_retention_days,
+        backup_window=cfg.data.backup_window,
+        maintenance_window=cfg.data.maintenance_window,
+        deletion_protection=cfg.data.deletion_protection,
+        final_snapshot=cfg.data.final_snapshot,
+        log_retention_days=cfg.data.log_retention_days,
+        monitoring_interval=cfg.data.monitoring_interval,
+        insights_mode=cfg.data.insights_mode,
+        performance_insights_retention_days=cfg.data.performance_insights_retention_days,
+        backup_tags=backup.selection_tags,
+    ),
+    opts=opts,
+)
+media = MediaBucket(
+    "media",
+    MediaBucketArgs(
+        name_prefix=cfg.core.name_prefix,
+        account_id=identity.account_id,
+        region=cfg.core.region,
+        dr_region=cfg.core.dr_region,
+        key_arn=keys.media_key_arn,
+        dr_key_arn=keys.dr_media_key_arn,
+        access_logs_bucket=logs.access_logs_bucket.id,
+        app_origin=f"https://{cfg.edge.domain_name}",
+        noncurrent_days=cfg.data.media_noncurrent_days,
+        replication=cfg.data.media_replication,
+    ),
+    opts=opts,
+)
+pulumi.export("databaseEndpoint", database.endpoint_address)
+pulumi.export("databaseMasterSecretArn", database.master_secret_arn)
+pulumi.export("databaseOwnerSecretArn", database.owner_secret_arn)
+pulumi.export("databaseWebSecretArn", database.web_secret_arn)
+pulumi.export("mediaBucket", media.bucket_name)
+pulumi.export("backupVault", backup.vault.name)
 
 pulumi.export("logArchiveBucket", logs.archive_bucket_name)
 pulumi.export("loadBalancerDnsName", edge.dns_name)

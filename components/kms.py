@@ -12,7 +12,8 @@ backup_key         primary         the AWS Backup vault
 media_key          primary         the media bucket (SSE-KMS with a bucket key)
 logs_key           primary         CloudWatch Logs groups (database logs, app, ...)
 sns_key            primary         the alert topic (alarms and EventBridge publish to it)
-dr_database_key    DR              replicated RDS automated backups (BCP-1)
+dr_database_key    DR              replicated RDS automated backups and the role
+                                   secrets' DR replicas (BCP-1)
 dr_backup_key      DR              the DR AWS Backup vault (copies of recovery points)
 dr_media_key       DR              the DR media bucket (replication target)
 =================  ==============  ==============================================
@@ -240,10 +241,10 @@ class Keys(pulumi.ComponentResource):
         """The key policy JSON for one purpose (see the module docstring for each statement)."""
         statements: list[Statement] = [root_admin(partition, account)]
         if purpose in ("database", "dr-database"):
-            services = [service_endpoint("rds", region)]
-            if purpose == "database":
-                services.append(service_endpoint("secretsmanager", region))
-            statements += via_services(account, "RdsAndSecrets" if purpose == "database" else "Rds", services, grants=True)
+            # RDS (storage, backups, Performance Insights, the managed master secret) and Secrets
+            # Manager (the role secrets and, in the DR region, their replicas)
+            services = [service_endpoint("rds", region), service_endpoint("secretsmanager", region)]
+            statements += via_services(account, "RdsAndSecrets", services, grants=True)
         elif purpose == "backup":
             statements += via_services(account, "Backup", [service_endpoint("backup", region)], grants=True)
         elif purpose == "dr-backup":

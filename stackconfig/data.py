@@ -29,8 +29,11 @@ _DAY = r"(mon|tue|wed|thu|fri|sat|sun)"
 BACKUP_WINDOW_PATTERN = rf"{_HHMM}-{_HHMM}"
 MAINTENANCE_WINDOW_PATTERN = rf"{_DAY}:{_HHMM}-{_DAY}:{_HHMM}"
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-#: newest PostgreSQL major version RDS offers as generally available (see Pulumi.yaml)
-ENGINE_VERSION_PATTERN = r"1[4-9](\.\d{1,2})?"
+#: RDS for PostgreSQL supports TLS 1.3 from major version 16 (ENC-1), so 16 is the floor;
+#: the default (Pulumi.yaml) is 18, the newest major version RDS offers as generally available
+#: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/PostgreSQL.Concepts.General.SSL.html
+#: https://docs.aws.amazon.com/AmazonRDS/latest/PostgreSQLReleaseNotes/postgresql-versions.html
+ENGINE_VERSION_PATTERN = r"(1[6-9]|2\d)(\.\d{1,2})?"
 INSTANCE_CLASS_PATTERN = r"db\.[a-z0-9]+\.[a-z0-9]+"
 
 
@@ -175,7 +178,9 @@ def load(r: Reader) -> DataConfig:
     return DataConfig(
         key_rotation_days=r.integer("kmsKeyRotationDays", minimum=90, maximum=2560),
         engine_version=r.string(
-            "dbEngineVersion", pattern=ENGINE_VERSION_PATTERN, describe="a PostgreSQL version like 18 or 18.1 (14 or newer)"
+            "dbEngineVersion",
+            pattern=ENGINE_VERSION_PATTERN,
+            describe="a PostgreSQL version like 18 or 18.1 (16 or newer: TLS 1.3 needs 16+, ENC-1)",
         ),
         instance_class=r.string("dbInstanceClass", pattern=INSTANCE_CLASS_PATTERN, describe="an RDS instance class like db.m7g.large"),
         allocated_storage=allocated,

@@ -127,8 +127,9 @@ class KakoiMocks(pulumi.runtime.Mocks):
         state = self._state(typ, name, inputs, region)
         if typ.startswith("aws:") and is_regional(typ):
             state.setdefault("region", region)
-            if is_taggable(typ):
-                state["tagsAll"] = {**default_tags, **(inputs.get("tags") or {})}
+        # provider default tags apply to global resources (IAM roles, ...) too
+        if typ.startswith("aws:") and is_taggable(typ):
+            state["tagsAll"] = {**default_tags, **(inputs.get("tags") or {})}
         rid = str(args.resource_id or state.pop("__id"))
         state.setdefault("id", rid)
         return rid, state
@@ -339,6 +340,43 @@ def _vpc_endpoint(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str,
     }
 
 
+def _rds_instance(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: str) -> dict[str, Any]:
+    ident = str(inputs.get("identifier") or f"{name}-{h[:7]}")
+    port = int(inputs.get("port") or 5432)
+    address = f"{ident}.c{h[:12]}.{region}.rds.amazonaws.com"
+    out: dict[str, Any] = {
+        "__id": ident,
+        "__arn": m.arn("rds", region, f"db:{ident}"),
+        "identifier": ident,
+        "address": address,
+        "endpoint": f"{address}:{port}",
+        "port": port,
+        "resourceId": f"db-{h.upper()[:26]}",
+        "hostedZoneId": "Z24O6O9L7SGTNB",
+    }
+    if inputs.get("manageMasterUserPassword"):
+        out["masterUserSecrets"] = [
+            {
+                "secretArn": m.arn(
+                    "secretsmanager", region, f"secret:rds!db-{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:17]}abc-{digest(name, length=12)}-{h[:6]}"
+                ),
+                "kmsKeyId": str(inputs.get("masterUserSecretKmsKeyId") or ""),
+                "secretStatus": "active",
+            }
+        ]
+    return out
+
+
+def _backup_vault(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: str) -> dict[str, Any]:
+    vault = str(inputs.get("name") or f"{name}-{h[:7]}")
+    return {"__id": vault, "__arn": m.arn("backup", region, f"backup-vault:{vault}"), "name": vault, "recoveryPoints": 0}
+
+
+def _backup_plan(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: str) -> dict[str, Any]:
+    plan_id = f"{h[:8]}-{h[8:12]}-4{h[12:15]}-8{h[15:17]}0-{digest(name, length=12)}"
+    return {"__id": plan_id, "__arn": m.arn("backup", region, f"backup-plan:{plan_id}"), "version": digest(name, "v", length=32)}
+
+
 SPECIAL: dict[str, Handler] = {
     "aws:s3/bucket:Bucket": _bucket,
     "aws:s3/bucketV2:BucketV2": _bucket,
@@ -358,4 +396,7 @@ SPECIAL: dict[str, Handler] = {
     "aws:route53/record:Record": _route53_record,
     "aws:secretsmanager/secret:Secret": _secret,
     "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
+    "aws:rds/instance:Instance": _rds_instance,
+    "aws:backup/vault:Vault": _backup_vault,
+    "aws:backup/plan:Plan": _backup_plan,
 }

@@ -60,7 +60,7 @@ def test_enc1_every_key_has_root_admin_and_nothing_public(each_stack: StackView)
         ("keys-database", ["rds.ap-northeast-1.amazonaws.com", "secretsmanager.ap-northeast-1.amazonaws.com"]),
         ("keys-backup", "backup.ap-northeast-1.amazonaws.com"),
         ("keys-media", "s3.ap-northeast-1.amazonaws.com"),
-        ("keys-dr-database", "rds.ap-northeast-3.amazonaws.com"),
+        ("keys-dr-database", ["rds.ap-northeast-3.amazonaws.com", "secretsmanager.ap-northeast-3.amazonaws.com"]),
         ("keys-dr-backup", ["backup.ap-northeast-3.amazonaws.com", "rds.ap-northeast-3.amazonaws.com"]),
         ("keys-dr-media", "s3.ap-northeast-3.amazonaws.com"),
     ],

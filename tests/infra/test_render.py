@@ -117,6 +117,7 @@ def test_staging_is_prod_shaped(prod: StackView, staging: StackView) -> None:
     config_switched = {
         "aws:s3/bucketReplicationConfig:BucketReplicationConfig",  # mediaReplication
         "aws:backup/vaultLockConfiguration:VaultLockConfiguration",  # backupVaultLock
+        "aws:iam/rolePolicy:RolePolicy",  # mediaReplication (the replication role's inline policy)
     }
     assert prod_types - staging_types <= config_switched
     assert staging_types - prod_types <= config_switched

@@ -1,0 +1,194 @@
+"""AWS Backup: a daily and a monthly plan for the database, copied to the DR region (BAK-1, BAK-2, BCP-1).
+
+RDS automated backups give point-in-time recovery for up to 35 days (see
+components/database.py). This plan adds what they cannot: recovery points kept
+longer (the monthly rule at least a year), in a vault nobody can empty early,
+with a copy of every recovery point in a vault in the DR region (Osaka).
+
+* Vaults: one in the primary region (backup key) and one in the DR region (DR
+  backup key), both protected from `pulumi destroy`; a vault access policy that
+  denies deleting recovery points or shortening their lifecycle; optional Vault
+  Lock (GOVERNANCE, or COMPLIANCE which becomes immutable after a 3-day grace
+  period) by config.
+* Plan rules: ``daily`` (15:00 UTC = 00:00 JST, away from the RDS backup window
+  and the Friday maintenance window) and ``monthly`` (the 1st of each month),
+  each with a copy action to the DR vault with the same retention.
+* Selection by tag: every resource tagged ``backup-plan=<plan name>`` (the
+  database carries it), with the AWS Backup service role and its AWS managed
+  policies (ARNs built from the partition).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+CONTROLS: dict[str, str] = {
+    "BAK-1": "AWS Backup vaults encrypted with customer-managed keys; the primary vault is in the Tokyo region",
+    "BAK-2": "a daily rule and a monthly rule (kept at least a year) select the database by tag; vault lock by config",
+    "BCP-1": "every recovery point is copied to a vault in the DR region encrypted with the DR backup key",
+}
+
+#: the tag that puts a resource into this plan
+SELECTION_TAG_KEY = "backup-plan"
+#: AWS managed policies of the AWS Backup service role
+#: https://docs.aws.amazon.com/aws-backup/latest/devguide/iam-service-roles.html
+MANAGED_POLICIES = (
+    "service-role/AWSBackupServiceRolePolicyForBackup",
+    "service-role/AWSBackupServiceRolePolicyForRestores",
+)
+DAILY_SCHEDULE = "cron(0 15 * * ? *)"
+MONTHLY_SCHEDULE = "cron(0 15 1 * ? *)"
+#: a COMPLIANCE lock becomes immutable after this grace period (minimum 3 days)
+COMPLIANCE_GRACE_DAYS = 3
+
+
+@dataclass(frozen=True)
+class BackupPlanArgs:
+    name_prefix: str
+    partition: pulumi.Input[str]
+    dr_region: str
+    key_arn: pulumi.Input[str]
+    dr_key_arn: pulumi.Input[str]
+    daily_retention_days: int
+    monthly_retention_days: int
+    vault_lock: bool
+    vault_lock_mode: str
+
+
+def protect_recovery_points_policy(vault_arn: str) -> str:
+    """Nobody deletes a recovery point or shortens its retention by hand (BAK-2).
+
+    https://docs.aws.amazon.com/aws-backup/latest/devguide/create-a-vault-access-policy.html
+    """
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DenyRecoveryPointDeletion",
+                    "Effect": "Deny",
+                    "Principal": {"AWS": "*"},
+                    "Action": ["backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"],
+                    "Resource": vault_arn,
+                }
+            ],
+        },
+        separators=(",", ":"),
+    )
+
+
+class BackupPlan(pulumi.ComponentResource):
+    vault: aws.backup.Vault
+    dr_vault: aws.backup.Vault
+    plan: aws.backup.Plan
+    role: aws.iam.Role
+
+    def __init__(self, name: str, args: BackupPlanArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kakoi:backup:BackupPlan", name, None, opts)
+        keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
+        child = pulumi.ResourceOptions(parent=self)
+        self.plan_name = f"{args.name_prefix}-data"
+        #: tag a resource with this to include it in the plan
+        self.selection_tags = {SELECTION_TAG_KEY: self.plan_name}
+
+        self.vault = aws.backup.Vault(
+            f"{name}-vault",
+            name=f"{args.name_prefix}-vault",
+            kms_key_arn=args.key_arn,
+            force_destroy=False,
+            opts=keep,
+        )
+        self.dr_vault = aws.backup.Vault(
+            f"{name}-dr-vault",
+            name=f"{args.name_prefix}-dr-vault",
+            kms_key_arn=args.dr_key_arn,
+            force_destroy=False,
+            region=args.dr_region,
+            opts=keep,
+        )
+        for label, vault, region in (("vault", self.vault, None), ("dr-vault", self.dr_vault, args.dr_region)):
+            aws.backup.VaultPolicy(
+                f"{name}-{label}",
+                backup_vault_name=vault.name,
+                policy=vault.arn.apply(protect_recovery_points_policy),
+                region=region,
+                opts=child,
+            )
+        self.vault_locks: list[aws.backup.VaultLockConfiguration] = []
+        if args.vault_lock:
+            for label, vault, region in (("vault", self.vault, None), ("dr-vault", self.dr_vault, args.dr_region)):
+                self.vault_locks.append(
+                    aws.backup.VaultLockConfiguration(
+                        f"{name}-{label}-lock",
+                        backup_vault_name=vault.name,
+                        # every recovery point of the plan fits between these bounds
+                        min_retention_days=args.daily_retention_days,
+                        max_retention_days=args.monthly_retention_days,
+                        changeable_for_days=COMPLIANCE_GRACE_DAYS if args.vault_lock_mode == "COMPLIANCE" else None,
+                        region=region,
+                        opts=keep,
+                    )
+                )
+
+        trust = json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+            },
+            separators=(",", ":"),
+        )
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            name=f"{args.name_prefix}-backup",
+            description="AWS Backup service role of the data plan (BAK-2)",
+            assume_role_policy=trust,
+            opts=child,
+        )
+        partition = pulumi.Output.from_input(args.partition)
+        for i, policy in enumerate(MANAGED_POLICIES):
+            aws.iam.RolePolicyAttachment(
+                f"{name}-role-{'backup' if i == 0 else 'restores'}",
+                role=self.role.name,
+                policy_arn=partition.apply(lambda p, pol=policy: f"arn:{p}:iam::aws:policy/{pol}"),
+                opts=child,
+            )
+
+        def rule(rule_name: str, schedule: str, days: int) -> aws.backup.PlanRuleArgsDict:
+            return {
+                "rule_name": rule_name,
+                "target_vault_name": self.vault.name,
+                "schedule": schedule,
+                "start_window": 60,
+                "completion_window": 360,
+                "lifecycle": {"delete_after": days},
+                "copy_actions": [{"destination_vault_arn": self.dr_vault.arn, "lifecycle": {"delete_after": days}}],
+                "recovery_point_tags": {"backup-rule": rule_name},
+            }
+
+        self.plan = aws.backup.Plan(
+            f"{name}-plan",
+            name=self.plan_name,
+            rules=[
+                rule("daily", DAILY_SCHEDULE, args.daily_retention_days),
+                rule("monthly", MONTHLY_SCHEDULE, args.monthly_retention_days),
+            ],
+            opts=child,
+        )
+        self.selection = aws.backup.Selection(
+            f"{name}-selection",
+            name=f"{args.name_prefix}-tagged",
+            plan_id=self.plan.id,
+            iam_role_arn=self.role.arn,
+            selection_tags=[{"type": "STRINGEQUALS", "key": SELECTION_TAG_KEY, "value": self.plan_name}],
+            opts=child,
+        )
+
+        self.vault_arn = self.vault.arn
+        self.dr_vault_arn = self.dr_vault.arn
+        self.register_outputs(
+            {"vault": self.vault.name, "drVault": self.dr_vault.arn, "plan": self.plan.id, "selectionTags": self.selection_tags}
+        )

@@ -1,0 +1,397 @@
+"""The media bucket: uploaded voice/video files live in S3, never on a server (PATH-1, ENC-1, BCP-1).
+
+* SSE-KMS with the media key and an S3 Bucket Key (fewer KMS calls), versioning,
+  public access blocked, BucketOwnerEnforced (no ACLs).
+* A bucket policy that refuses non-TLS requests and TLS below 1.3 (ENC-1), and
+  uploads that ask for another encryption than the media key.
+* Server access logs to the log archive's access-logs bucket (LOG-1, S3.9).
+* A lifecycle that aborts incomplete multipart uploads and expires noncurrent
+  versions after a configured number of days (a user's deletion becomes physical
+  after that, USR-2), and removes expired delete markers.
+* CORS for the app's origin only, with only what a presigned POST upload (POST)
+  and a presigned GET download need.
+* Optional replication (BCP-1) to a bucket in the DR region with the same
+  hardening and the DR media key, through a least-privilege replication role.
+  S3 delivers server access logs only to a bucket in the same region, so the DR
+  bucket logs to its own DR access-logs bucket (SSE-S3, which is all server
+  access logging supports on the target).
+
+Every bucket is protected from `pulumi destroy` and replacement (protect + retain_on_delete).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components import s3_policies
+
+CONTROLS: dict[str, str] = {
+    "PATH-1": "media objects live in a dedicated S3 bucket (metadata in PostgreSQL), never on a server's disk",
+    "ENC-1": "the media bucket policy denies non-TLS requests and TLS below 1.3; objects are SSE-KMS with the media key",
+    "BCP-1": "media can be replicated (prod: on) to a hardened bucket in the DR region encrypted with the DR media key",
+    "LOG-1": "server access logs of the media bucket go to the log archive's access-logs bucket",
+}
+
+#: response headers the browser may read: ETag of an upload, ranges of a media download
+CORS_EXPOSE_HEADERS = ["ETag", "Content-Length", "Content-Range", "Accept-Ranges"]
+#: request headers a presigned POST (multipart form) and a ranged GET (media seeking) send
+CORS_ALLOWED_HEADERS = ["Content-Type", "Range"]
+
+
+@dataclass(frozen=True)
+class MediaBucketArgs:
+    name_prefix: str
+    account_id: pulumi.Input[str]
+    region: str
+    dr_region: str
+    #: the media key (primary region) and the DR media key (DR region)
+    key_arn: pulumi.Input[str]
+    dr_key_arn: pulumi.Input[str]
+    #: the log archive's S3 server access logs bucket (same region)
+    access_logs_bucket: pulumi.Input[str]
+    #: the app's origin, e.g. https://app.kakoi.example.com (the only CORS origin)
+    app_origin: str
+    noncurrent_days: int
+    replication: bool
+
+
+def media_policy(bucket_arn: str, key_arn: str) -> str:
+    """TLS 1.3 only; uploads may not pick another encryption or another key than the bucket's."""
+    return s3_policies.document(
+        s3_policies.deny_insecure_transport(bucket_arn),
+        s3_policies.deny_tls_below(bucket_arn, "1.3"),
+        {
+            "Sid": "DenyOtherEncryption",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/*",
+            "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+        },
+        {
+            "Sid": "DenyOtherKmsKey",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/*",
+            "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn}},
+        },
+    )
+
+
+def replication_role_policy(src: str, dst: str, src_key: str, dst_key: str, region: str, dr_region: str) -> str:
+    """What S3 replication needs, and nothing else.
+
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/setting-repl-config-perm-overview.html
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-config-for-kms-objects.html
+    """
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ReadSourceConfiguration",
+                    "Effect": "Allow",
+                    "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
+                    "Resource": src,
+                },
+                {
+                    "Sid": "ReadSourceVersions",
+                    "Effect": "Allow",
+                    "Action": [
+                        "s3:GetObjectVersionForReplication",
+                        "s3:GetObjectVersionAcl",
+                        "s3:GetObjectVersionTagging",
+                    ],
+                    "Resource": f"{src}/*",
+                },
+                {
+                    "Sid": "WriteReplicas",
+                    "Effect": "Allow",
+                    "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+                    "Resource": f"{dst}/*",
+                },
+                {
+                    "Sid": "DecryptSource",
+                    "Effect": "Allow",
+                    "Action": "kms:Decrypt",
+                    "Resource": src_key,
+                    "Condition": {
+                        "StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"},
+                        "ArnLike": {"kms:EncryptionContext:aws:s3:arn": [src, f"{src}/*"]},
+                    },
+                },
+                {
+                    "Sid": "EncryptReplicas",
+                    "Effect": "Allow",
+                    "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
+                    "Resource": dst_key,
+                    "Condition": {
+                        "StringEquals": {"kms:ViaService": f"s3.{dr_region}.amazonaws.com"},
+                        "ArnLike": {"kms:EncryptionContext:aws:s3:arn": [dst, f"{dst}/*"]},
+                    },
+                },
+            ],
+        },
+        separators=(",", ":"),
+    )
+
+
+class MediaBucket(pulumi.ComponentResource):
+    bucket: aws.s3.Bucket
+    dr_bucket: aws.s3.Bucket | None
+    dr_access_logs_bucket: aws.s3.Bucket | None
+    replication_role: aws.iam.Role | None
+
+    def __init__(self, name: str, args: MediaBucketArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kakoi:media_bucket:MediaBucket", name, None, opts)
+        self.args = args
+        keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
+        child = pulumi.ResourceOptions(parent=self)
+        acct = pulumi.Output.from_input(args.account_id)
+
+        self.bucket = aws.s3.Bucket(
+            name,
+            bucket=acct.apply(lambda a: f"{args.name_prefix}-media-{a}"),
+            force_destroy=False,
+            opts=keep,
+        )
+        self.versioning = self._harden(name, self.bucket, args.key_arn, None)
+        self.logging = aws.s3.BucketLogging(
+            name,
+            bucket=self.bucket.id,
+            target_bucket=args.access_logs_bucket,
+            target_prefix="media/",
+            opts=child,
+        )
+
+        self.dr_bucket = None
+        self.dr_access_logs_bucket = None
+        self.replication_role = None
+        self.replication = None
+        if args.replication:
+            self._replicate(name, args, acct, keep, child)
+
+        self.bucket_name = self.bucket.bucket
+        self.bucket_arn = self.bucket.arn
+        self.register_outputs(
+            {
+                "bucket": self.bucket.bucket,
+                "bucketArn": self.bucket.arn,
+                "drBucket": self.dr_bucket.bucket if self.dr_bucket is not None else None,
+            }
+        )
+
+    # -- the hardening every media bucket gets (primary and DR) --------------------------
+    def _harden(self, name: str, bucket: aws.s3.Bucket, key_arn: pulumi.Input[str], region: str | None) -> aws.s3.BucketVersioning:
+        child = pulumi.ResourceOptions(parent=self)
+        aws.s3.BucketPublicAccessBlock(
+            name,
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            region=region,
+            opts=child,
+        )
+        aws.s3.BucketOwnershipControls(name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, region=region, opts=child)
+        versioning = aws.s3.BucketVersioning(
+            name, bucket=bucket.id, versioning_configuration={"status": "Enabled"}, region=region, opts=child
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            name,
+            bucket=bucket.id,
+            rules=[
+                {
+                    "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": key_arn},
+                    "bucket_key_enabled": True,
+                }
+            ],
+            region=region,
+            opts=child,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            name,
+            bucket=bucket.id,
+            rules=[
+                {
+                    "id": "abort-incomplete-uploads",
+                    "status": "Enabled",
+                    "filter": {},
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
+                },
+                {
+                    # a replaced or deleted object is gone for good after N days (USR-2 physical deletion)
+                    "id": "expire-noncurrent-versions",
+                    "status": "Enabled",
+                    "filter": {},
+                    "noncurrent_version_expiration": {"noncurrent_days": self.args.noncurrent_days},
+                    "expiration": {"expired_object_delete_marker": True},
+                },
+            ],
+            region=region,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+        )
+        aws.s3.BucketCorsConfiguration(
+            name,
+            bucket=bucket.id,
+            cors_rules=[
+                {
+                    "id": "presigned-post-upload-and-get-download",
+                    "allowed_origins": [self.args.app_origin],
+                    "allowed_methods": ["GET", "POST"],
+                    "allowed_headers": CORS_ALLOWED_HEADERS,
+                    "expose_headers": CORS_EXPOSE_HEADERS,
+                    "max_age_seconds": 3000,
+                }
+            ],
+            region=region,
+            opts=child,
+        )
+        policy = pulumi.Output.all(bucket.arn, key_arn).apply(lambda v: media_policy(v[0], v[1]))
+        aws.s3.BucketPolicy(name, bucket=bucket.id, policy=policy, region=region, opts=child)
+        return versioning
+
+    # -- BCP-1: replication to the DR region ---------------------------------------------
+    def _replicate(
+        self,
+        name: str,
+        args: MediaBucketArgs,
+        acct: pulumi.Output[str],
+        keep: pulumi.ResourceOptions,
+        child: pulumi.ResourceOptions,
+    ) -> None:
+        dr = args.dr_region
+        self.dr_access_logs_bucket = aws.s3.Bucket(
+            f"{name}-dr-access-logs",
+            bucket=acct.apply(lambda a: f"{args.name_prefix}-s3-access-logs-{dr}-{a}"),
+            force_destroy=False,
+            region=dr,
+            opts=keep,
+        )
+        self._harden_access_logs(f"{name}-dr-access-logs", self.dr_access_logs_bucket, acct, dr)
+
+        self.dr_bucket = aws.s3.Bucket(
+            f"{name}-dr",
+            bucket=acct.apply(lambda a: f"{args.name_prefix}-media-{dr}-{a}"),
+            force_destroy=False,
+            region=dr,
+            opts=keep,
+        )
+        dr_versioning = self._harden(f"{name}-dr", self.dr_bucket, args.dr_key_arn, dr)
+        aws.s3.BucketLogging(
+            f"{name}-dr",
+            bucket=self.dr_bucket.id,
+            target_bucket=self.dr_access_logs_bucket.id,
+            target_prefix="media-dr/",
+            region=dr,
+            opts=child,
+        )
+
+        trust = acct.apply(
+            lambda a: json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "s3.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                            "Condition": {"StringEquals": {"aws:SourceAccount": a}},
+                        }
+                    ],
+                },
+                separators=(",", ":"),
+            )
+        )
+        self.replication_role = aws.iam.Role(
+            f"{name}-replication",
+            name=f"{args.name_prefix}-media-replication",
+            description="S3 replication of the media bucket to the DR region (BCP-1)",
+            assume_role_policy=trust,
+            opts=child,
+        )
+        role_policy = pulumi.Output.all(self.bucket.arn, self.dr_bucket.arn, args.key_arn, args.dr_key_arn).apply(
+            lambda v: replication_role_policy(v[0], v[1], v[2], v[3], args.region, dr)
+        )
+        aws.iam.RolePolicy(f"{name}-replication", role=self.replication_role.id, name="media-replication", policy=role_policy, opts=child)
+        rule: aws.s3.BucketReplicationConfigRuleArgsDict = {
+            "id": "to-dr-region",
+            "status": "Enabled",
+            "priority": 1,
+            "filter": {},
+            "delete_marker_replication": {"status": "Enabled"},
+            "source_selection_criteria": {"sse_kms_encrypted_objects": {"status": "Enabled"}},
+            "destination": {
+                "bucket": self.dr_bucket.arn,
+                "storage_class": "STANDARD",
+                "encryption_configuration": {"replica_kms_key_id": args.dr_key_arn},
+            },
+        }
+        self.replication = aws.s3.BucketReplicationConfig(
+            name,
+            bucket=self.bucket.id,
+            role=self.replication_role.arn,
+            rules=[rule],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.versioning, dr_versioning]),
+        )
+
+    def _harden_access_logs(self, name: str, bucket: aws.s3.Bucket, acct: pulumi.Output[str], region: str) -> None:
+        """The DR region's S3 server access log bucket: the log archive's rules, in the DR region (LOG-1)."""
+        child = pulumi.ResourceOptions(parent=self)
+        aws.s3.BucketPublicAccessBlock(
+            name,
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            region=region,
+            opts=child,
+        )
+        aws.s3.BucketOwnershipControls(name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, region=region, opts=child)
+        aws.s3.BucketVersioning(name, bucket=bucket.id, versioning_configuration={"status": "Enabled"}, region=region, opts=child)
+        # S3 server access logging delivers only to targets with SSE-S3 default encryption
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            name,
+            bucket=bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+            region=region,
+            opts=child,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            name,
+            bucket=bucket.id,
+            rules=[
+                {
+                    "id": "keep-forever-in-cold-storage",
+                    "status": "Enabled",
+                    "filter": {},
+                    "transitions": [{"days": 90, "storage_class": "GLACIER_IR"}],
+                    "noncurrent_version_transitions": [{"noncurrent_days": 30, "storage_class": "DEEP_ARCHIVE"}],
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+                }
+            ],
+            region=region,
+            opts=child,
+        )
+        policy = pulumi.Output.all(bucket.arn, acct).apply(
+            lambda v: s3_policies.document(
+                s3_policies.deny_insecure_transport(v[0]),
+                s3_policies.deny_version_deletion(v[0]),
+                {
+                    "Sid": "S3ServerAccessLogDelivery",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "logging.s3.amazonaws.com"},
+                    "Action": "s3:PutObject",
+                    "Resource": f"{v[0]}/*",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": v[1]}},
+                },
+            )
+        )
+        aws.s3.BucketPolicy(name, bucket=bucket.id, policy=policy, region=region, opts=child)
