@@ -72,6 +72,7 @@ network = Network(
         nat_gateways=cfg.network.nat_gateways,
         flow_log_bucket_arn=logs.archive_bucket.arn,
         flow_log_prefix=log_archive.PREFIX_FLOW_LOGS,
+        ipv6=cfg.network.ipv6,
     ),
     opts=opts,
 )
@@ -133,6 +134,7 @@ edge = Edge(
         log_bucket=logs.archive_bucket.bucket,
         domain_name=cfg.edge.domain_name,
         hosted_zone_id=cfg.edge.hosted_zone_id,
+        dualstack=network.ipv6,
     ),
     opts=opts,
     log_delivery_ready=[logs.archive_policy],

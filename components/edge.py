@@ -12,6 +12,14 @@
   (Security Hub ELB.4, ELB.12), deletion protection from config (ELB.6), access
   and connection logs into the log archive (ELB.5, LOG-1), over every public
   subnet (ELB.13).
+* Dual stack when ``dualstack`` is set (``kakoi:ipv6``, on by default): the load
+  balancer takes IPv4 and IPv6 clients (``ip_address_type="dualstack"``; the network
+  gives its public subnets IPv6 /64s and a ``::/0`` route), and Route 53 gets an AAAA
+  alias beside the A alias. Both aliases point at the ``dualstack.`` name of the load
+  balancer, which resolves to its IPv4 and IPv6 addresses. Targets are still reached
+  over IPv4 (the target group's address type), inside the VPC.
+  https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-ip-address-type.html
+  https://repost.aws/knowledge-center/elb-configure-with-ipv6
 """
 
 from __future__ import annotations
@@ -52,6 +60,8 @@ class EdgeArgs:
     domain_name: str
     #: Route 53 zone for the alias record ("" to manage DNS elsewhere)
     hosted_zone_id: str
+    #: IPv4 and IPv6 clients (the public subnets must have IPv6 blocks: components.network ipv6)
+    dualstack: bool = False
 
 
 class Edge(pulumi.ComponentResource):
@@ -76,6 +86,9 @@ class Edge(pulumi.ComponentResource):
             name=f"{args.name_prefix}-alb"[:32],
             load_balancer_type="application",
             internal=False,
+            # "ipv4" or "dualstack" (both IPv4 and IPv6 clients)
+            # https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_SetIpAddressType.html
+            ip_address_type="dualstack" if args.dualstack else "ipv4",
             subnets=list(args.public_subnet_ids),
             security_groups=[args.security_group_id],
             drop_invalid_header_fields=True,
@@ -139,20 +152,26 @@ class Edge(pulumi.ComponentResource):
         )
 
         if args.hosted_zone_id:
-            aws.route53.Record(
-                f"{name}-alias",
-                zone_id=args.hosted_zone_id,
-                name=args.domain_name,
-                type="A",
-                aliases=[
-                    {
-                        "name": self.load_balancer.dns_name,
-                        "zone_id": self.load_balancer.zone_id,
-                        "evaluate_target_health": True,
-                    }
-                ],
-                opts=child,
+            # the "dualstack." name resolves to the IPv6 addresses too (the plain name: IPv4 only)
+            alias_target = (
+                self.load_balancer.dns_name.apply(lambda dns: f"dualstack.{dns}") if args.dualstack else self.load_balancer.dns_name
             )
+            record_types = ("A", "AAAA") if args.dualstack else ("A",)
+            for record_type in record_types:
+                aws.route53.Record(
+                    f"{name}-alias" if record_type == "A" else f"{name}-alias-{record_type.lower()}",
+                    zone_id=args.hosted_zone_id,
+                    name=args.domain_name,
+                    type=record_type,
+                    aliases=[
+                        {
+                            "name": alias_target,
+                            "zone_id": self.load_balancer.zone_id,
+                            "evaluate_target_health": True,
+                        }
+                    ],
+                    opts=child,
+                )
 
         self.load_balancer_arn = self.load_balancer.arn
         self.load_balancer_arn_suffix = self.load_balancer.arn_suffix

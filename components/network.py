@@ -15,6 +15,19 @@ What it declares, and why:
   - **isolated**: the database. Its route tables hold only the VPC's local route:
     no internet gateway, no NAT, nothing leaves the VPC.
 
+* Dual stack at the edge only (``ipv6``, on by default; ``kakoi:ipv6``): the VPC gets an
+  Amazon-provided IPv6 /56 (``assign_generated_ipv6_cidr_block``), each **public** subnet
+  one /64 of it (the first ``az_count`` /64s, see ``ipv6_subnet_cidrs``) and the public
+  route table a ``::/0`` route to the internet gateway, so that the load balancer can be
+  ``dualstack`` and the IPv6 entries of ``kakoi:ingressCidrs`` reach it. Nothing gets an
+  IPv6 address automatically (``assign_ipv6_address_on_creation=False``): the load
+  balancer takes its own. The **private** and **isolated** subnets stay IPv4-only on
+  purpose: Amazon IPv6 addresses are globally routable, and nothing in those tiers may
+  be reachable from (or reach) the internet. No egress-only internet gateway either: the
+  app reaches AWS through VPC endpoints and has no business on the IPv6 internet.
+  https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-ip-address-type.html
+  (dualstack needs IPv6 CIDR blocks on the VPC and the load balancer's subnets, and
+  route tables that route IPv6).
 * The VPC's default security group adopted and stripped of every rule (Security Hub
   EC2.2), and the main route table adopted with no routes, so anything launched
   without explicit settings gets no network access.
@@ -43,7 +56,8 @@ CONTROLS: dict[str, str] = {
     "NET-1": (
         "three subnet tiers: only the load balancer sits in public subnets (no public IPs assigned); "
         "the app subnets have no internet route unless NAT is configured; the database subnets have "
-        "no route out of the VPC at all; the default security group has no rules"
+        "no route out of the VPC at all; the default security group has no rules; IPv6 (when on) only in "
+        "the public subnets, never in the app or database tiers"
     ),
     "AVL-1": "every tier spans azCount availability zones (3 in both stacks)",
     "LOG-1": "VPC flow logs of all traffic are delivered to the S3 log archive (Parquet, hourly partitions)",
@@ -64,6 +78,8 @@ class NetworkArgs:
     flow_log_bucket_arn: pulumi.Input[str]
     #: key prefix inside the archive (components.log_archive.PREFIX_FLOW_LOGS)
     flow_log_prefix: str
+    #: dual stack at the edge: an Amazon-provided IPv6 /56 on the VPC, a /64 per public subnet
+    ipv6: bool = True
 
 
 def subnet_cidrs(cidr: str, az_count: int) -> dict[str, list[str]]:
@@ -82,10 +98,29 @@ def subnet_cidrs(cidr: str, az_count: int) -> dict[str, list[str]]:
     }
 
 
+def ipv6_subnet_cidrs(vpc_ipv6_cidr: str, az_count: int) -> list[str]:
+    """The IPv6 /64 of every public subnet: the first `az_count` /64s of the VPC's block.
+
+    Pure (no resources), so it may run inside `Output.apply` on the VPC's computed block.
+    """
+    net = ipaddress.ip_network(vpc_ipv6_cidr, strict=True)
+    if not isinstance(net, ipaddress.IPv6Network):
+        raise ValueError(f"{vpc_ipv6_cidr} is not an IPv6 network")
+    if net.prefixlen > 60:
+        raise ValueError(f"{vpc_ipv6_cidr} is too small to hold one /64 per availability zone")
+    if not 1 <= az_count <= 3:
+        raise ValueError(f"az_count {az_count} must be 1 to 3")
+    subnets = net.subnets(new_prefix=64)
+    return [str(next(subnets)) for _ in range(az_count)]
+
+
 class Network(pulumi.ComponentResource):
     vpc: aws.ec2.Vpc
     vpc_id: pulumi.Output[str]
     vpc_cidr: pulumi.Output[str]
+    #: the VPC's Amazon-provided IPv6 block (None when `ipv6` is off)
+    vpc_ipv6_cidr: pulumi.Output[str] | None
+    ipv6: bool
     public_subnet_ids: list[pulumi.Output[str]]
     private_subnet_ids: list[pulumi.Output[str]]
     isolated_subnet_ids: list[pulumi.Output[str]]
@@ -113,6 +148,8 @@ class Network(pulumi.ComponentResource):
         self.vpc = aws.ec2.Vpc(
             f"{name}-vpc",
             cidr_block=args.cidr,
+            # an Amazon-provided /56 (the size cannot be chosen); only the public subnets use it
+            assign_generated_ipv6_cidr_block=args.ipv6,
             enable_dns_support=True,
             enable_dns_hostnames=True,
             tags={"Name": f"{prefix}-vpc"},
@@ -139,14 +176,26 @@ class Network(pulumi.ComponentResource):
         )
 
         # ---- subnets
+        # IPv6 /64s for the public tier only, carved from the VPC's block once AWS has assigned it
+        # (a pure derivation in apply; the subnets themselves are declared here, outside it)
+        public_ipv6: list[pulumi.Output[str]] = []
+        if args.ipv6:
+            az_count = args.az_count
+            public_ipv6 = [
+                self.vpc.ipv6_cidr_block.apply(lambda block, i=i: ipv6_subnet_cidrs(block, az_count)[i]) for i in range(az_count)
+            ]
         subnets: dict[str, list[aws.ec2.Subnet]] = {tier: [] for tier in TIERS}
         for tier in TIERS:
             for i in range(args.az_count):
+                dual = tier == "public" and args.ipv6
                 subnets[tier].append(
                     aws.ec2.Subnet(
                         f"{name}-{tier}-{i}",
                         vpc_id=vpc_id,
                         cidr_block=cidrs[tier][i],
+                        ipv6_cidr_block=public_ipv6[i] if dual else None,
+                        # no automatic IPv6 address either: the load balancer takes its own
+                        assign_ipv6_address_on_creation=False if dual else None,
                         availability_zone=az_names[i],
                         # nothing gets a public IP, not even in the public tier (Security Hub EC2.15)
                         map_public_ip_on_launch=False,
@@ -165,6 +214,15 @@ class Network(pulumi.ComponentResource):
             gateway_id=self.internet_gateway.id,
             opts=child,
         )
+        if args.ipv6:
+            # the only IPv6 route in the VPC: the public tier to the internet gateway
+            aws.ec2.Route(
+                f"{name}-public-internet-v6",
+                route_table_id=public_rt.id,
+                destination_ipv6_cidr_block="::/0",
+                gateway_id=self.internet_gateway.id,
+                opts=child,
+            )
         for i, subnet in enumerate(subnets["public"]):
             aws.ec2.RouteTableAssociation(f"{name}-public-{i}", subnet_id=subnet.id, route_table_id=public_rt.id, opts=child)
 
@@ -230,6 +288,8 @@ class Network(pulumi.ComponentResource):
         # ---- what callers use
         self.vpc_id = vpc_id
         self.vpc_cidr = self.vpc.cidr_block
+        self.ipv6 = args.ipv6
+        self.vpc_ipv6_cidr = self.vpc.ipv6_cidr_block if args.ipv6 else None
         self.availability_zones = az_names
         self.public_subnet_ids = [s.id for s in subnets["public"]]
         self.private_subnet_ids = [s.id for s in subnets["private"]]
@@ -242,6 +302,7 @@ class Network(pulumi.ComponentResource):
             {
                 "vpcId": self.vpc_id,
                 "vpcCidr": self.vpc_cidr,
+                "vpcIpv6Cidr": self.vpc_ipv6_cidr,
                 "publicSubnetIds": self.public_subnet_ids,
                 "privateSubnetIds": self.private_subnet_ids,
                 "isolatedSubnetIds": self.isolated_subnet_ids,

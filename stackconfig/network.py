@@ -18,6 +18,8 @@ class NetworkConfig:
     #: private CIDRs (VPN, bastion network) allowed to reach the database on 5432
     db_admin_cidrs: tuple[str, ...]
     app_port: int
+    #: dual stack at the edge: IPv6 on the VPC, the public subnets and the load balancer
+    ipv6: bool = True
 
     @property
     def ingress_ipv4(self) -> list[str]:
@@ -45,6 +47,15 @@ def load(r: Reader) -> NetworkConfig:
     if az_count and nat > az_count:
         r.fail("natGateways", f"{nat} is more than azCount ({az_count})")
     ingress = r.cidr_list("ingressCidrs", min_items=1)
+    ipv6 = r.boolean("ipv6")
+    if not ipv6:
+        v6 = [c for c in ingress if _version(c) == 6]
+        if v6:
+            r.fail(
+                "ingressCidrs",
+                f"has IPv6 entries ({', '.join(v6)}) but kakoi:ipv6 is false: the VPC and the load balancer would "
+                "have no IPv6 address, so these rules would be dead config; remove them or set kakoi:ipv6 to true",
+            )
     admin = r.cidr_list("dbAdminCidrs", private_only=True)
     port = r.integer("appPort", minimum=1024, maximum=65535)
     if port in (5432,):
@@ -56,4 +67,13 @@ def load(r: Reader) -> NetworkConfig:
         ingress_cidrs=tuple(ingress),
         db_admin_cidrs=tuple(admin),
         app_port=port,
+        ipv6=ipv6,
     )
+
+
+def _version(cidr: str) -> int:
+    """4 or 6; 0 for an invalid CIDR (cidr_list has already reported it)."""
+    try:
+        return ipaddress.ip_network(cidr, strict=True).version
+    except ValueError:
+        return 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import ipaddress
 import json
 from collections.abc import Callable
 from typing import Any
@@ -300,13 +301,20 @@ def _sns_topic(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h:
 
 
 def _vpc(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: str) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "defaultSecurityGroupId": "sg-" + digest(name, "default-sg"),
         "defaultNetworkAclId": "acl-" + digest(name, "default-acl"),
         "defaultRouteTableId": "rtb-" + digest(name, "default-rtb"),
         "mainRouteTableId": "rtb-" + digest(name, "default-rtb"),
         "ownerId": ACCOUNT_ID,
     }
+    if inputs.get("assignGeneratedIpv6CidrBlock"):
+        # an Amazon-provided /56 (2406:da14::/32 is an Amazon range), canonical form as AWS returns it
+        block = ipaddress.ip_network(f"2406:da14:{h[:4]}:{h[4:6]}00::/56")
+        out["ipv6CidrBlock"] = str(block)
+        out["ipv6AssociationId"] = "vpc-cidr-assoc-" + digest(name, "ipv6")
+        out["ipv6CidrBlockNetworkBorderGroup"] = region
+    return out
 
 
 def _route53_record(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: str) -> dict[str, Any]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
 from stackconfig.edge import TLS13_ONLY_POLICIES
+from tests.infra import netview as nv
 from tools.render import RenderError, render
 from tools.stackview import StackView
 
@@ -150,3 +153,46 @@ def test_target_group_health_checks_the_readiness_path(each_stack: StackView) ->
     assert tg.inputs["targetType"] == "ip"
     assert tg.inputs["port"] == 8000
     assert tg.inputs["healthCheck"]["path"] == "/healthz/ready"
+
+
+# ---- dual stack (kakoi:ipv6, on by default) -----------------------------------------------
+
+
+def test_net1_load_balancer_is_dualstack_over_ipv6_subnets(each_stack: StackView) -> None:
+    """NET-1: the load balancer takes IPv4 and IPv6 clients, and every subnet it sits in has an IPv6 /64
+    (AWS refuses dualstack otherwise), so the IPv6 entries of ingressCidrs are live rules."""
+    [lb] = each_stack.of_type("aws:lb/loadBalancer:LoadBalancer")
+    assert lb.inputs["ipAddressType"] == "dualstack"
+    subnets = {s.raw["id"]: s for s in each_stack.of_type("aws:ec2/subnet:Subnet")}
+    for sid in lb.inputs["subnets"]:
+        assert subnets[sid].inputs.get("ipv6CidrBlock", "").endswith("/64"), sid
+
+
+def test_net1_aaaa_alias_beside_the_a_alias(each_stack: StackView) -> None:
+    """NET-1: Route 53 has an A and an AAAA alias for the app's name, both to the load balancer's
+    dualstack name (which resolves to its IPv6 addresses too) in the load balancer's zone."""
+    [lb] = each_stack.of_type("aws:lb/loadBalancer:LoadBalancer")
+    aliases = [r for r in each_stack.of_type("aws:route53/record:Record") if r.inputs.get("aliases")]
+    assert sorted(r.inputs["type"] for r in aliases) == ["A", "AAAA"]
+    assert len({r.inputs["name"] for r in aliases}) == 1
+    assert len({r.inputs["zoneId"] for r in aliases}) == 1
+    for r in aliases:
+        [target] = r.inputs["aliases"]
+        assert target["name"] == f"dualstack.{lb.outputs['dnsName']}", r.name
+        assert target["zoneId"] == lb.outputs["zoneId"], r.name
+        assert target["evaluateTargetHealth"] is True, r.name
+
+
+def test_net1_ipv6_rules_only_on_the_load_balancer_443_and_80_from_configured_cidrs(each_stack: StackView) -> None:
+    """NET-1: the only IPv6 CIDR rules are the load balancer group's ingress on tcp 443 and 80, one per
+    configured IPv6 ingress CIDR (prod ::/0, staging the office /48); no IPv6 egress anywhere."""
+    stack = nv.stack_name(each_stack)
+    configured_v6 = [c for c in nv.config(stack, "ingressCidrs") if ipaddress.ip_network(c).version == 6]
+    assert configured_v6, f"{stack} configures no IPv6 ingress CIDR"
+    alb = nv.rid(nv.sg(each_stack, "alb"))
+    v6_in = [r for r in each_stack.of_type(nv.SG_IN) if r.inputs.get("cidrIpv6")]
+    assert {r.inputs["securityGroupId"] for r in v6_in} == {alb}
+    got = sorted((nv.ports(r), r.inputs["cidrIpv6"]) for r in v6_in)
+    want = sorted(((("tcp", p, p)), c) for p in (443, 80) for c in configured_v6)
+    assert got == want
+    assert [r.name for r in each_stack.of_type(nv.SG_OUT) if r.inputs.get("cidrIpv6")] == []

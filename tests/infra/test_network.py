@@ -9,9 +9,10 @@ import pytest
 
 from components.endpoints import INTERFACE_SERVICES
 from components.log_archive import PREFIX_FLOW_LOGS
-from components.network import subnet_cidrs
+from components.network import ipv6_subnet_cidrs, subnet_cidrs
 from tests.infra import netview as nv
 from tools.mocks import ACCOUNT_ID
+from tools.render import RenderError, render
 from tools.stackview import StackView
 
 TIERS = ("public", "private", "isolated")
@@ -112,14 +113,16 @@ def test_net1_private_subnets_have_no_internet_route_without_nat(each_stack: Sta
 
 
 def test_net1_only_public_subnets_route_to_the_internet_gateway(each_stack: StackView) -> None:
-    """NET-1: the internet gateway is reachable from the public (load balancer) tier and nothing else."""
+    """NET-1: the internet gateway is reachable from the public (load balancer) tier and nothing else
+    (0.0.0.0/0 and, dual stack being on in both stacks, ::/0)."""
     igw = each_stack.one(nv.IGW)
     assert igw.inputs["vpcId"] == nv.rid(nv.vpc(each_stack))
     public_tables = {nv.rid(nv.route_table_of(each_stack, s)) for s in nv.subnets(each_stack, "public")}
     assert len(public_tables) == 1
     to_igw = [r for r in each_stack.of_type(nv.ROUTE) if r.inputs.get("gatewayId") == nv.rid(igw)]
     assert {r.inputs["routeTableId"] for r in to_igw} == public_tables
-    assert [r.inputs["destinationCidrBlock"] for r in to_igw] == ["0.0.0.0/0"]
+    destinations = sorted(str(r.inputs.get("destinationCidrBlock") or r.inputs.get("destinationIpv6CidrBlock")) for r in to_igw)
+    assert destinations == ["0.0.0.0/0", "::/0"]
 
 
 def test_net1_main_route_table_is_emptied(each_stack: StackView) -> None:
@@ -238,3 +241,117 @@ def test_net1_s3_gateway_endpoint_on_app_route_tables_only(each_stack: StackView
     assert s3.inputs["serviceName"] == f"com.amazonaws.{region}.s3"
     private_tables = sorted(nv.rid(nv.route_table_of(each_stack, s)) for s in nv.subnets(each_stack, "private"))
     assert sorted(s3.inputs["routeTableIds"]) == private_tables
+
+
+# ---- dual stack at the edge (kakoi:ipv6, on by default) -------------------------------------
+
+#: subnet inputs that would give a subnet IPv6 addresses
+IPV6_SUBNET_KEYS = ("ipv6CidrBlock", "assignIpv6AddressOnCreation", "ipv6Native", "enableDns64", "enableResourceNameDnsAaaaRecordOnLaunch")
+
+
+def _ipv6_routes(view: StackView) -> list:
+    return [r for r in view.of_type(nv.ROUTE) if r.inputs.get("destinationIpv6CidrBlock")]
+
+
+def test_net1_vpc_has_an_amazon_provided_ipv6_56(each_stack: StackView) -> None:
+    """NET-1: dual stack is on in both stacks: the VPC asks for an Amazon-provided IPv6 block, a /56."""
+    vpc = nv.vpc(each_stack)
+    assert nv.config(nv.stack_name(each_stack), "ipv6") in (True, "true")
+    assert vpc.inputs["assignGeneratedIpv6CidrBlock"] is True
+    assert "ipv6IpamPoolId" not in vpc.inputs and "ipv6CidrBlock" not in vpc.inputs
+    block = ipaddress.ip_network(vpc.outputs["ipv6CidrBlock"])
+    assert block.version == 6 and block.prefixlen == 56
+
+
+def test_net1_public_subnets_get_a_64_each_inside_the_vpc_block(each_stack: StackView) -> None:
+    """NET-1: each public subnet has its own IPv6 /64 carved from the VPC's /56, and hands out no IPv6
+    address automatically (the load balancer takes its own)."""
+    vpc_block = ipaddress.ip_network(nv.vpc(each_stack).outputs["ipv6CidrBlock"])
+    public = nv.subnets(each_stack, "public")
+    nets = [ipaddress.ip_network(s.inputs["ipv6CidrBlock"]) for s in public]
+    assert len(nets) == 3 and len(set(nets)) == 3
+    for s, net in zip(public, nets, strict=True):
+        assert net.prefixlen == 64, s.name
+        assert net.subnet_of(vpc_block), f"{s.name}: {net} outside {vpc_block}"  # pyright: ignore[reportArgumentType]
+        assert s.inputs["assignIpv6AddressOnCreation"] is False, s.name
+        assert not s.inputs.get("ipv6Native"), s.name
+        # the block is derived from the VPC's, so the subnet depends on the VPC for it
+        assert nv.vpc(each_stack).urn in (s.raw.get("propertyDependencies") or {}).get("ipv6CidrBlock", []), s.name
+
+
+def test_net1_app_and_database_subnets_stay_ipv4_only(each_stack: StackView) -> None:
+    """NET-1: the private (app) and isolated (database) subnets have no IPv6 block and no IPv6 setting:
+    nothing there may be reachable from the internet."""
+    for tier in ("private", "isolated"):
+        for s in nv.subnets(each_stack, tier):
+            set_keys = [k for k in IPV6_SUBNET_KEYS if s.inputs.get(k)]
+            assert set_keys == [], f"{s.name} sets {set_keys}"
+
+
+def test_net1_ipv6_default_route_only_in_the_public_route_table(each_stack: StackView) -> None:
+    """NET-1: the only IPv6 route in the VPC is ::/0 to the internet gateway in the public route table;
+    no egress-only internet gateway exists (the app reaches AWS through VPC endpoints)."""
+    igw = each_stack.one(nv.IGW)
+    public_table = nv.rid(nv.route_table_of(each_stack, nv.subnets(each_stack, "public")[0]))
+    [route] = _ipv6_routes(each_stack)
+    assert route.inputs["destinationIpv6CidrBlock"] == "::/0"
+    assert route.inputs["routeTableId"] == public_table
+    assert route.inputs["gatewayId"] == nv.rid(igw)
+    assert each_stack.of_type("aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway") == []
+    for tier in ("private", "isolated"):
+        for s in nv.subnets(each_stack, tier):
+            routes = nv.routes_of(each_stack, nv.route_table_of(each_stack, s))
+            assert [r for r in routes if r.get("destinationIpv6CidrBlock") or r.get("ipv6CidrBlock")] == [], s.name
+
+
+@pytest.mark.parametrize(
+    ("block", "azs", "expected"),
+    [
+        ("2406:da14:abc:de00::/56", 3, ["2406:da14:abc:de00::/64", "2406:da14:abc:de01::/64", "2406:da14:abc:de02::/64"]),
+        ("2406:da14:abc:de00::/56", 2, ["2406:da14:abc:de00::/64", "2406:da14:abc:de01::/64"]),
+        ("2600:1f18:1:ff00::/56", 1, ["2600:1f18:1:ff00::/64"]),
+    ],
+)
+def test_net1_ipv6_subnet_plan(block: str, azs: int, expected: list[str]) -> None:
+    """NET-1: the public /64s are the first azCount /64s of the VPC's block, distinct and inside it."""
+    assert ipv6_subnet_cidrs(block, azs) == expected
+
+
+@pytest.mark.parametrize(
+    ("block", "azs"),
+    [("10.40.0.0/16", 3), ("2406:da14:abc:de00::/64", 1), ("2406:da14:abc:de01::/56", 3), ("2406:da14:abc:de00::/56", 4)],
+)
+def test_net1_ipv6_subnet_plan_refuses_bad_input(block: str, azs: int) -> None:
+    """NET-1: an IPv4 block, a block too small for /64s, host bits or too many AZs are errors, not a guess."""
+    with pytest.raises(ValueError):
+        ipv6_subnet_cidrs(block, azs)
+
+
+def test_net1_ipv6_off_gives_an_ipv4_only_network() -> None:
+    """NET-1: kakoi:ipv6=false (with IPv4-only ingressCidrs): no IPv6 block on the VPC or any subnet,
+    no IPv6 route, an IPv4 load balancer, no AAAA record and no IPv6 security group rule."""
+    view = nv.render_with("staging", {"kakoi:ipv6": False, "kakoi:ingressCidrs": ["203.0.113.0/24"]})
+    vpc = nv.vpc(view)
+    assert not vpc.inputs.get("assignGeneratedIpv6CidrBlock")
+    assert "ipv6CidrBlock" not in vpc.outputs
+    for s in view.of_type(nv.SUBNET):
+        assert [k for k in IPV6_SUBNET_KEYS if s.inputs.get(k)] == [], s.name
+    assert _ipv6_routes(view) == []
+    [lb] = view.of_type("aws:lb/loadBalancer:LoadBalancer")
+    assert lb.inputs["ipAddressType"] == "ipv4"
+    assert [r.inputs["type"] for r in view.of_type("aws:route53/record:Record") if r.inputs.get("aliases")] == ["A"]
+    assert [r.name for r in view.of_type(nv.SG_IN) + view.of_type(nv.SG_OUT) if r.inputs.get("cidrIpv6")] == []
+
+
+@pytest.mark.parametrize(("stack", "v6"), [("staging", "2001:db8:1234::/48"), ("prod", "::/0")])
+def test_net1_ipv6_off_refuses_ipv6_ingress_cidrs(stack: str, v6: str) -> None:
+    """NET-1: with kakoi:ipv6=false, IPv6 entries in kakoi:ingressCidrs would be dead rules: the config
+    is refused before anything is declared, with a message naming the key, the entries and the switch."""
+    with pytest.raises(RenderError) as info:
+        render(stack, overrides={"kakoi:ipv6": False})
+    err = info.value
+    assert err.exit_code == 2
+    assert err.declared == 0
+    line = next((ln for ln in str(err).splitlines() if "- kakoi:ingressCidrs:" in ln), None)
+    assert line is not None, str(err)
+    assert v6 in line and "kakoi:ipv6 is false" in line
