@@ -58,6 +58,7 @@ keys = Keys(
         region=cfg.core.region,
         dr_region=cfg.core.dr_region,
         rotation_days=cfg.data.key_rotation_days,
+        dr_copies=cfg.data.dr_copies,
     ),
     opts=opts,
 )
@@ -196,6 +197,9 @@ database = Database(
         insights_mode=cfg.data.insights_mode,
         performance_insights_retention_days=cfg.data.performance_insights_retention_days,
         backup_tags=backup.selection_tags,
+        restore_source_backups_arn=cfg.data.restore_source_backups_arn,
+        restore_time=cfg.data.restore_time,
+        restore_kms_key_arn=cfg.data.restore_kms_key_arn,
     ),
     opts=opts,
 )

@@ -52,7 +52,8 @@ class BackupPlanArgs:
     partition: pulumi.Input[str]
     dr_region: str
     key_arn: pulumi.Input[str]
-    dr_key_arn: pulumi.Input[str]
+    #: the DR-region backup key; None (drCopies off) = no DR vault and no copies
+    dr_key_arn: pulumi.Input[str] | None
     daily_retention_days: int
     monthly_retention_days: int
     vault_lock: bool
@@ -83,7 +84,7 @@ def protect_recovery_points_policy(vault_arn: str) -> str:
 
 class BackupPlan(pulumi.ComponentResource):
     vault: aws.backup.Vault
-    dr_vault: aws.backup.Vault
+    dr_vault: aws.backup.Vault | None
     plan: aws.backup.Plan
     role: aws.iam.Role
 
@@ -102,15 +103,19 @@ class BackupPlan(pulumi.ComponentResource):
             force_destroy=False,
             opts=keep,
         )
-        self.dr_vault = aws.backup.Vault(
-            f"{name}-dr-vault",
-            name=f"{args.name_prefix}-dr-vault",
-            kms_key_arn=args.dr_key_arn,
-            force_destroy=False,
-            region=args.dr_region,
-            opts=keep,
-        )
-        for label, vault, region in (("vault", self.vault, None), ("dr-vault", self.dr_vault, args.dr_region)):
+        self.dr_vault = None
+        vaults: list[tuple[str, aws.backup.Vault, str | None]] = [("vault", self.vault, None)]
+        if args.dr_key_arn is not None:
+            self.dr_vault = aws.backup.Vault(
+                f"{name}-dr-vault",
+                name=f"{args.name_prefix}-dr-vault",
+                kms_key_arn=args.dr_key_arn,
+                force_destroy=False,
+                region=args.dr_region,
+                opts=keep,
+            )
+            vaults.append(("dr-vault", self.dr_vault, args.dr_region))
+        for label, vault, region in vaults:
             aws.backup.VaultPolicy(
                 f"{name}-{label}",
                 backup_vault_name=vault.name,
@@ -120,7 +125,7 @@ class BackupPlan(pulumi.ComponentResource):
             )
         self.vault_locks: list[aws.backup.VaultLockConfiguration] = []
         if args.vault_lock:
-            for label, vault, region in (("vault", self.vault, None), ("dr-vault", self.dr_vault, args.dr_region)):
+            for label, vault, region in vaults:
                 self.vault_locks.append(
                     aws.backup.VaultLockConfiguration(
                         f"{name}-{label}-lock",
@@ -157,17 +162,21 @@ class BackupPlan(pulumi.ComponentResource):
                 opts=child,
             )
 
+        dr_vault = self.dr_vault
+
         def rule(rule_name: str, schedule: str, days: int) -> aws.backup.PlanRuleArgsDict:
-            return {
+            out: aws.backup.PlanRuleArgsDict = {
                 "rule_name": rule_name,
                 "target_vault_name": self.vault.name,
                 "schedule": schedule,
                 "start_window": 60,
                 "completion_window": 360,
                 "lifecycle": {"delete_after": days},
-                "copy_actions": [{"destination_vault_arn": self.dr_vault.arn, "lifecycle": {"delete_after": days}}],
                 "recovery_point_tags": {"backup-rule": rule_name},
             }
+            if dr_vault is not None:
+                out["copy_actions"] = [{"destination_vault_arn": dr_vault.arn, "lifecycle": {"delete_after": days}}]
+            return out
 
         self.plan = aws.backup.Plan(
             f"{name}-plan",
@@ -188,7 +197,7 @@ class BackupPlan(pulumi.ComponentResource):
         )
 
         self.vault_arn = self.vault.arn
-        self.dr_vault_arn = self.dr_vault.arn
+        self.dr_vault_arn = self.dr_vault.arn if self.dr_vault is not None else None
         self.register_outputs(
-            {"vault": self.vault.name, "drVault": self.dr_vault.arn, "plan": self.plan.id, "selectionTags": self.selection_tags}
+            {"vault": self.vault.name, "drVault": self.dr_vault_arn, "plan": self.plan.id, "selectionTags": self.selection_tags}
         )

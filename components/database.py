@@ -89,6 +89,15 @@ def apply_method(name: str) -> str:
     return "pending-reboot" if name in STATIC_PARAMETERS else "immediate"
 
 
+def restore_spec(source_backups_arn: str, restore_time: str) -> aws.rds.InstanceRestoreToPointInTimeArgsDict | None:
+    """`restore_to_point_in_time` for a database created from automated backups (None: a new, empty one)."""
+    if not source_backups_arn:
+        return None
+    if restore_time:
+        return {"source_db_instance_automated_backups_arn": source_backups_arn, "restore_time": restore_time}
+    return {"source_db_instance_automated_backups_arn": source_backups_arn, "use_latest_restorable_time": True}
+
+
 @dataclass(frozen=True)
 class DatabaseArgs:
     name_prefix: str
@@ -102,7 +111,8 @@ class DatabaseArgs:
     security_group_ids: list[pulumi.Input[str]]
     kms_key_arn: pulumi.Input[str]
     logs_key_arn: pulumi.Input[str]
-    dr_kms_key_arn: pulumi.Input[str]
+    #: the DR-region database key; None (drCopies off) = no backup replication, no secret replicas
+    dr_kms_key_arn: pulumi.Input[str] | None
     engine_version: str
     parameter_group_family: str
     instance_class: str
@@ -120,6 +130,13 @@ class DatabaseArgs:
     performance_insights_retention_days: int
     #: tags that put the instance into the AWS Backup plan (components/backup.py)
     backup_tags: dict[str, str] = field(default_factory=dict)
+    #: create the instance by point-in-time restore from these automated backups ("" = empty database)
+    restore_source_backups_arn: str = ""
+    #: restore time, UTC ISO 8601 ("" = latest restorable time)
+    restore_time: str = ""
+    #: the key the restored backups are encrypted with: RDS keeps it for the restored storage
+    #: (RestoreDBInstanceToPointInTime takes no KMS key), so the program must declare it
+    restore_kms_key_arn: str = ""
 
 
 class Database(pulumi.ComponentResource):
@@ -214,7 +231,7 @@ class Database(pulumi.ComponentResource):
             allocated_storage=args.allocated_storage,
             max_allocated_storage=args.max_allocated_storage,
             storage_encrypted=True,
-            kms_key_id=args.kms_key_arn,
+            kms_key_id=args.restore_kms_key_arn or args.kms_key_arn,
             # network
             multi_az=args.multi_az,
             db_subnet_group_name=self.subnet_group.name,
@@ -245,18 +262,22 @@ class Database(pulumi.ComponentResource):
             performance_insights_retention_period=args.performance_insights_retention_days,
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             tags=dict(args.backup_tags),
+            # REC-1 / BCP-1: a DR bring-up creates the instance from (replicated) automated backups
+            restore_to_point_in_time=restore_spec(args.restore_source_backups_arn, args.restore_time),
             opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[*self.log_groups])),
         )
 
         # BCP-1: automated backups (snapshots + transaction logs) replicated to the DR region
-        self.backup_replication = aws.rds.InstanceAutomatedBackupsReplication(
-            f"{name}-dr-backups",
-            source_db_instance_arn=self.instance.arn,
-            kms_key_id=args.dr_kms_key_arn,
-            retention_period=args.backup_retention_days,
-            region=args.dr_region,
-            opts=keep,
-        )
+        self.backup_replication = None
+        if args.dr_kms_key_arn is not None:
+            self.backup_replication = aws.rds.InstanceAutomatedBackupsReplication(
+                f"{name}-dr-backups",
+                source_db_instance_arn=self.instance.arn,
+                kms_key_id=args.dr_kms_key_arn,
+                retention_period=args.backup_retention_days,
+                region=args.dr_region,
+                opts=keep,
+            )
 
         # SQL-3: the application roles' secrets, declared empty (no value in config or state);
         # replicated to the DR region so a restore there finds them
@@ -268,7 +289,7 @@ class Database(pulumi.ComponentResource):
                 description=f"credentials of the kakoi_{role} database role, written by `manage.py ensure_db_roles`",
                 kms_key_id=args.kms_key_arn,
                 recovery_window_in_days=30,
-                replicas=[{"region": args.dr_region, "kms_key_id": args.dr_kms_key_arn}],
+                replicas=[{"region": args.dr_region, "kms_key_id": args.dr_kms_key_arn}] if args.dr_kms_key_arn is not None else None,
                 opts=keep,
             )
 

@@ -161,6 +161,8 @@ class KeysArgs:
     region: str
     dr_region: str
     rotation_days: int
+    #: create the DR-region keys (off only for a stack brought up in the DR region during an outage)
+    dr_copies: bool = True
 
 
 @dataclass(frozen=True)
@@ -189,9 +191,10 @@ class Keys(pulumi.ComponentResource):
     media_key: aws.kms.Key
     logs_key: aws.kms.Key
     sns_key: aws.kms.Key
-    dr_database_key: aws.kms.Key
-    dr_backup_key: aws.kms.Key
-    dr_media_key: aws.kms.Key
+    #: the DR-region keys are None when `dr_copies` is off
+    dr_database_key: aws.kms.Key | None
+    dr_backup_key: aws.kms.Key | None
+    dr_media_key: aws.kms.Key | None
 
     def __init__(self, name: str, args: KeysArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kakoi:kms:Keys", name, None, opts)
@@ -201,6 +204,9 @@ class Keys(pulumi.ComponentResource):
         self.keys: dict[str, aws.kms.Key] = {}
         self.aliases: dict[str, aws.kms.Alias] = {}
         for spec in _SPECS:
+            if spec.dr and not args.dr_copies:
+                setattr(self, spec.attr, None)
+                continue
             region = args.dr_region if spec.dr else args.region
             policy = pulumi.Output.all(args.partition, args.account_id).apply(
                 lambda v, s=spec, r=region: self.policy_for(s.purpose, v[0], v[1], r)
@@ -232,10 +238,10 @@ class Keys(pulumi.ComponentResource):
         self.media_key_arn = self.media_key.arn
         self.logs_key_arn = self.logs_key.arn
         self.sns_key_arn = self.sns_key.arn
-        self.dr_database_key_arn = self.dr_database_key.arn
-        self.dr_backup_key_arn = self.dr_backup_key.arn
-        self.dr_media_key_arn = self.dr_media_key.arn
-        self.register_outputs({f"{s.attr}_arn": getattr(self, s.attr).arn for s in _SPECS})
+        self.dr_database_key_arn = self.dr_database_key.arn if self.dr_database_key else None
+        self.dr_backup_key_arn = self.dr_backup_key.arn if self.dr_backup_key else None
+        self.dr_media_key_arn = self.dr_media_key.arn if self.dr_media_key else None
+        self.register_outputs({f"{s.attr}_arn": getattr(self, s.attr).arn for s in _SPECS if getattr(self, s.attr)})
 
     def policy_for(self, purpose: str, partition: str, account: str, region: str) -> str:
         """The key policy JSON for one purpose (see the module docstring for each statement)."""

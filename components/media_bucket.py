@@ -50,7 +50,8 @@ class MediaBucketArgs:
     dr_region: str
     #: the media key (primary region) and the DR media key (DR region)
     key_arn: pulumi.Input[str]
-    dr_key_arn: pulumi.Input[str]
+    #: None when drCopies is off (then replication must be off too; stackconfig.data checks it)
+    dr_key_arn: pulumi.Input[str] | None
     #: the log archive's S3 server access logs bucket (same region)
     access_logs_bucket: pulumi.Input[str]
     #: the app's origin, e.g. https://app.kakoi.example.com (the only CORS origin)
@@ -174,7 +175,9 @@ class MediaBucket(pulumi.ComponentResource):
         self.replication_role = None
         self.replication = None
         if args.replication:
-            self._replicate(name, args, acct, keep, child)
+            if args.dr_key_arn is None:
+                raise ValueError("media replication needs the DR media key (drCopies)")
+            self._replicate(name, args, args.dr_key_arn, acct, keep, child)
 
         self.bucket_name = self.bucket.bucket
         self.bucket_arn = self.bucket.arn
@@ -262,6 +265,7 @@ class MediaBucket(pulumi.ComponentResource):
         self,
         name: str,
         args: MediaBucketArgs,
+        dr_key_arn: pulumi.Input[str],
         acct: pulumi.Output[str],
         keep: pulumi.ResourceOptions,
         child: pulumi.ResourceOptions,
@@ -283,7 +287,7 @@ class MediaBucket(pulumi.ComponentResource):
             region=dr,
             opts=keep,
         )
-        dr_versioning = self._harden(f"{name}-dr", self.dr_bucket, args.dr_key_arn, dr)
+        dr_versioning = self._harden(f"{name}-dr", self.dr_bucket, dr_key_arn, dr)
         aws.s3.BucketLogging(
             f"{name}-dr",
             bucket=self.dr_bucket.id,
@@ -316,7 +320,7 @@ class MediaBucket(pulumi.ComponentResource):
             assume_role_policy=trust,
             opts=child,
         )
-        role_policy = pulumi.Output.all(self.bucket.arn, self.dr_bucket.arn, args.key_arn, args.dr_key_arn).apply(
+        role_policy = pulumi.Output.all(self.bucket.arn, self.dr_bucket.arn, args.key_arn, dr_key_arn).apply(
             lambda v: replication_role_policy(v[0], v[1], v[2], v[3], args.region, dr)
         )
         aws.iam.RolePolicy(f"{name}-replication", role=self.replication_role.id, name="media-replication", policy=role_policy, opts=child)
@@ -330,7 +334,7 @@ class MediaBucket(pulumi.ComponentResource):
             "destination": {
                 "bucket": self.dr_bucket.arn,
                 "storage_class": "STANDARD",
-                "encryption_configuration": {"replica_kms_key_id": args.dr_key_arn},
+                "encryption_configuration": {"replica_kms_key_id": dr_key_arn},
             },
         }
         self.replication = aws.s3.BucketReplicationConfig(

@@ -35,6 +35,11 @@ _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 #: https://docs.aws.amazon.com/AmazonRDS/latest/PostgreSQLReleaseNotes/postgresql-versions.html
 ENGINE_VERSION_PATTERN = r"(1[6-9]|2\d)(\.\d{1,2})?"
 INSTANCE_CLASS_PATTERN = r"db\.[a-z0-9]+\.[a-z0-9]+"
+#: automated backups (also the replicated ones in the DR region) are restored by their ARN
+#: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/AutomatedBackups.Replicating.PiTR.html
+RESTORE_ARN_PATTERN = r"arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:auto-backup:ab-[a-z0-9]+"
+KMS_KEY_ARN_PATTERN = r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}"
+RESTORE_TIME_PATTERN = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z"
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,16 @@ class DataConfig:
     # --- media bucket
     media_noncurrent_days: int
     media_replication: bool
+    # --- disaster recovery
+    #: copies into drRegion (DR keys, DR vault, backup replication, secret replicas); off only
+    #: for a stack brought up in the DR region while the primary region is down
+    dr_copies: bool
+    #: create the database by point-in-time restore from these (replicated) automated backups
+    restore_source_backups_arn: str
+    #: the restore time (UTC, ISO 8601); "" = the latest restorable time
+    restore_time: str
+    #: the KMS key the restored backups are encrypted with (the restored storage keeps it)
+    restore_kms_key_arn: str
 
     @property
     def engine_major(self) -> str:
@@ -161,6 +176,44 @@ def load(r: Reader) -> DataConfig:
     vault_lock = r.boolean("backupVaultLock")
     vault_lock_mode = r.string("backupVaultLockMode", choices=("GOVERNANCE", "COMPLIANCE"))
     media_replication = r.boolean("mediaReplication")
+    dr_copies = r.boolean("drCopies")
+    if media_replication and not dr_copies:
+        r.fail("mediaReplication", "needs drCopies (the replica bucket and its key live in drRegion)")
+    restore_arn = r.string(
+        "dbRestoreSourceBackupsArn",
+        required=False,
+        allow_empty=True,
+        pattern=RESTORE_ARN_PATTERN,
+        describe="the ARN of RDS automated backups (arn:aws:rds:<region>:<account>:auto-backup:ab-...)",
+    )
+    restore_time = r.string(
+        "dbRestoreTime",
+        required=False,
+        allow_empty=True,
+        pattern=RESTORE_TIME_PATTERN,
+        describe="a UTC time like 2026-03-06T10:15:00Z",
+    )
+    if restore_time and not restore_arn:
+        r.fail("dbRestoreTime", "is only used with dbRestoreSourceBackupsArn")
+    restore_key = r.string(
+        "dbRestoreKmsKeyArn",
+        required=False,
+        allow_empty=True,
+        pattern=KMS_KEY_ARN_PATTERN,
+        describe="a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)",
+    )
+    if restore_arn and not restore_key:
+        r.fail(
+            "dbRestoreKmsKeyArn",
+            "is required with dbRestoreSourceBackupsArn: the restored storage stays encrypted with the backups' key",
+        )
+    if restore_key and not restore_arn:
+        r.fail("dbRestoreKmsKeyArn", "is only used with dbRestoreSourceBackupsArn")
+    if is_production and not dr_copies and not restore_arn:
+        r.fail(
+            "drCopies",
+            "may be false in production only for a DR bring-up (with dbRestoreSourceBackupsArn) while the primary region is down (BCP-1)",
+        )
 
     if is_production:
         if retention and retention != MAX_BACKUP_RETENTION_DAYS:
@@ -200,4 +253,8 @@ def load(r: Reader) -> DataConfig:
         monthly_retention_days=monthly,
         media_noncurrent_days=r.integer("mediaNoncurrentVersionDays", minimum=1, maximum=3650),
         media_replication=media_replication,
+        dr_copies=dr_copies,
+        restore_source_backups_arn=restore_arn,
+        restore_time=restore_time,
+        restore_kms_key_arn=restore_key,
     )

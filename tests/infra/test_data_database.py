@@ -209,3 +209,40 @@ def test_enhanced_monitoring_role_is_scoped(prod: StackView) -> None:
 def test_database_outputs_exported(prod: StackView, output: str) -> None:
     """The app and deploy tiers read the endpoint and the secret ARNs from the stack outputs."""
     assert prod.stack_outputs[output]
+
+
+def test_sql3_roles_contract_document_matches_the_stack(prod: StackView) -> None:
+    """SQL-3: docs/database-roles.md names the secrets, roles and variables the stack and app use."""
+    from tools.stackfiles import ROOT
+
+    text = (ROOT / "docs" / "database-roles.md").read_text(encoding="utf-8")
+    for word in (
+        "`<project>/<stack>/db/owner`",
+        "`<project>/<stack>/db/web`",
+        "kakoi/prod/db/web",
+        database.MASTER_USERNAME,
+        "kakoi_owner",
+        "kakoi_web",
+        "NOBYPASSRLS",
+        "ensure_db_roles",
+        "PutSecretValue",
+        "databaseWebSecretArn",
+        "databaseMasterSecretArn",
+        database.CA_CERT_IDENTIFIER,
+    ):
+        assert word in text, word
+    for var in (
+        "DATABASE_HOST",
+        "DATABASE_PORT",
+        "DATABASE_NAME",
+        "DATABASE_USER",
+        "DATABASE_PASSWORD",
+        "DATABASE_MASTER_USER",
+        "DATABASE_MASTER_PASSWORD",
+        "DB_OWNER_SECRET_ARN",
+        "DB_WEB_SECRET_ARN",
+        "DATABASE_SSLMODE",
+        "DATABASE_SSLROOTCERT",
+    ):
+        assert f"`{var}`" in text, var
+    assert db(prod).inputs["dbName"] == database.DB_NAME == "kakoi"
