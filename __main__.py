@@ -9,11 +9,16 @@ import pulumi_aws as aws
 
 import stackconfig
 from components import log_archive
+from components.alarms import Alarms, AlarmsArgs, Monitored
+from components.alerts import Alerts, AlertsArgs
+from components.availability import Availability, AvailabilityArgs
 from components.backup import BackupPlan, BackupPlanArgs
 from components.certificate import Certificate, CertificateArgs
+from components.cloudtrail import CloudTrail, CloudTrailArgs
 from components.database import Database, DatabaseArgs
 from components.edge import Edge, EdgeArgs
 from components.endpoints import Endpoints, EndpointsArgs
+from components.guardduty import GuardDuty, GuardDutyArgs
 from components.kms import Keys, KeysArgs
 from components.log_archive import LogArchive, LogArchiveArgs
 from components.media_bucket import MediaBucket, MediaBucketArgs
@@ -225,6 +230,97 @@ pulumi.export("databaseOwnerSecretArn", database.owner_secret_arn)
 pulumi.export("databaseWebSecretArn", database.web_secret_arn)
 pulumi.export("mediaBucket", media.bucket_name)
 pulumi.export("backupVault", backup.vault.name)
+
+# ---- detection and alerting (AV-1, LOG-1, MON-1, MON-2, AVL-1): alert topic, GuardDuty, CloudTrail,
+# alarms, the availability canary and the dashboard. `monitored` lists what exists to watch: when the
+# ECS service is declared, add cluster_name= and service_name= to it (alarms and dashboard follow).
+alerts = Alerts(
+    "alerts",
+    AlertsArgs(
+        name_prefix=cfg.core.name_prefix,
+        account_id=identity.account_id,
+        partition=partition.partition,
+        region=cfg.core.region,
+        emails=cfg.detection.alert_emails,
+        kms_key_arn=keys.sns_key_arn,
+    ),
+    opts=opts,
+)
+guardduty = GuardDuty(
+    "guardduty",
+    GuardDutyArgs(
+        name_prefix=cfg.core.name_prefix,
+        account_id=identity.account_id,
+        partition=partition.partition,
+        region=cfg.core.region,
+        alerts_topic_arn=alerts.topic_arn,
+        existing_detector_id=cfg.detection.guardduty_detector_id,
+        media_bucket_name=media.bucket_name,
+        media_kms_key_arn=keys.media_key_arn,
+    ),
+    opts=opts,
+)
+trail = CloudTrail(
+    "trail",
+    CloudTrailArgs(
+        name_prefix=cfg.core.name_prefix,
+        account_id=identity.account_id,
+        partition=partition.partition,
+        region=cfg.core.region,
+        archive_bucket_name=logs.archive_bucket_name,
+        s3_key_prefix=log_archive.PREFIX_CLOUDTRAIL,
+        log_group_kms_key_arn=keys.logs_key_arn,
+        log_retention_days=cfg.detection.audit_log_retention_days,
+        archive_ready=[logs.archive_policy],
+    ),
+    opts=opts,
+)
+monitored = Monitored(
+    load_balancer_arn_suffix=edge.load_balancer_arn_suffix,
+    target_group_arn_suffix=edge.target_group_arn_suffix,
+    web_acl_name=waf.name,
+    db_instance_identifier=database.identifier,
+)
+alarms = Alarms(
+    "alarms",
+    AlarmsArgs(
+        name_prefix=cfg.core.name_prefix,
+        region=cfg.core.region,
+        alerts_topic_arn=alerts.topic_arn,
+        thresholds=cfg.detection.thresholds,
+        monitored=monitored,
+    ),
+    opts=opts,
+)
+availability = Availability(
+    "availability",
+    AvailabilityArgs(
+        name_prefix=cfg.core.name_prefix,
+        account_id=identity.account_id,
+        partition=partition.partition,
+        region=cfg.core.region,
+        domain_name=cfg.edge.domain_name,
+        alerts_topic_arn=alerts.topic_arn,
+        enabled=cfg.detection.canary_enabled,
+        runtime_version=cfg.detection.canary_runtime_version,
+        artifact_retention_days=cfg.detection.canary_artifact_retention_days,
+        slo_percent=cfg.detection.availability_slo_percent,
+        window_minutes=cfg.detection.availability_window_minutes,
+        log_group_kms_key_arn=keys.logs_key_arn,
+        log_retention_days=cfg.detection.log_retention_days,
+        access_logs_bucket=logs.access_logs_bucket_name,
+        monitored=monitored,
+        findings_rule_names=[guardduty.findings_rule_name, guardduty.malware_rule_name],
+        alarm_arns=alarms.alarm_arns,
+        down_alarm_names=alarms.down_alarm_names,
+    ),
+    opts=opts,
+)
+pulumi.export("alertTopicArn", alerts.topic_arn)
+pulumi.export("guardDutyDetectorId", guardduty.detector_id)
+pulumi.export("cloudTrailArn", trail.trail_arn)
+pulumi.export("canaryName", availability.canary.name)
+pulumi.export("dashboardName", availability.dashboard.dashboard_name)
 
 pulumi.export("logArchiveBucket", logs.archive_bucket_name)
 pulumi.export("loadBalancerDnsName", edge.dns_name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from . import core, data, edge, log_archive, network
+from . import core, data, detection, edge, log_archive, network
 from .reader import ConfigError, Reader
 
 __all__ = ["ConfigError", "StackConfig", "load", "load_reader"]
@@ -23,6 +23,7 @@ class StackConfig:
     edge: edge.EdgeConfig
     log_archive: log_archive.LogArchiveConfig
     data: data.DataConfig
+    detection: detection.DetectionConfig
 
 
 def load_reader(values: Mapping[str, str | None], *, project: str, stack: str) -> tuple[StackConfig, Reader]:
@@ -34,6 +35,7 @@ def load_reader(values: Mapping[str, str | None], *, project: str, stack: str) -
         edge=edge.load(r),
         log_archive=log_archive.load(r),
         data=data.load(r),
+        detection=detection.load(r),
     )
     r.finish()
     return cfg, r

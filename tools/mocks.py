@@ -385,7 +385,126 @@ def _backup_plan(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, 
     return {"__id": plan_id, "__arn": m.arn("backup", region, f"backup-plan:{plan_id}"), "version": digest(name, "v", length=32)}
 
 
+# --- detection and alerting (components.guardduty, cloudtrail, alarms, availability)
+def _guardduty_detector(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: str) -> dict[str, Any]:
+    detector_id = digest("detector", name, length=32)
+    return {"__id": detector_id, "__arn": m.arn("guardduty", region, f"detector/{detector_id}"), "accountId": ACCOUNT_ID}
+
+
+def _malware_plan(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: str) -> dict[str, Any]:
+    plan_id = digest("plan", name, length=20)
+    return {"__id": plan_id, "__arn": m.arn("guardduty", region, f"malware-protection-plan/{plan_id}"), "status": "ACTIVE"}
+
+
+def _trail(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: str) -> dict[str, Any]:
+    trail = str(inputs.get("name") or f"{name}-{h[:7]}")
+    arn = m.arn("cloudtrail", region, f"trail/{trail}")
+    return {"__id": trail, "__arn": arn, "homeRegion": region}
+
+
+def _metric_alarm(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: str) -> dict[str, Any]:
+    alarm = str(inputs.get("name") or inputs.get("alarmName") or f"{name}-{h[:7]}")
+    return {"__id": alarm, "__arn": m.arn("cloudwatch", region, f"alarm:{alarm}")}
+
+
+def _event_rule(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: str) -> dict[str, Any]:
+    rule = str(inputs.get("name") or f"{name}-{h[:7]}")
+    return {"__id": rule, "__arn": m.arn("events", region, f"rule/{rule}")}
+
+
+def _canary(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: str) -> dict[str, Any]:
+    canary = str(inputs.get("name") or name)
+    fn = f"cwsyn-{canary}-{h[:8]}-{h[8:12]}-4{h[12:15]}-8{h[15:17]}0-{digest(name, length=12)}"
+    return {
+        "__id": canary,
+        "__arn": m.arn("synthetics", region, f"canary:{canary}"),
+        "engineArn": m.arn("lambda", region, f"function:{fn}:1"),
+        "sourceLocationArn": m.arn("lambda", region, f"layer:cwsyn-{canary}-{h[:8]}:1"),
+        "status": "RUNNING" if inputs.get("startCanary") else "READY",
+    }
+
+
+def _bucket_object(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: str) -> dict[str, Any]:
+    key = str(inputs.get("key") or name)
+    return {"__id": key, "__arn": f"arn:aws:s3:::{inputs.get('bucket')}/{key}", "versionId": digest("version", name, h, length=32), "etag": h}
+
+
+def _dashboard(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: str) -> dict[str, Any]:
+    dash = str(inputs.get("dashboardName") or name)
+    return {"__id": dash, "__arn": f"arn:aws:cloudwatch::{ACCOUNT_ID}:dashboard/{dash}", "dashboardArn": f"arn:aws:cloudwatch::{ACCOUNT_ID}:dashboard/{dash}"}
+
+
+# --- the app's deployment (components.registry, app_service, mail)
+def _ecr_repository(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: str) -> dict[str, Any]:
+    repo = str(inputs.get("name") or f"{name}-{h[:7]}")
+    return {
+        "__id": repo,
+        "__arn": m.arn("ecr", region, f"repository/{repo}"),
+        "registryId": ACCOUNT_ID,
+        "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{repo}",
+    }
+
+
+def _docker_image(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: str) -> dict[str, Any]:
+    """docker-build:index:Image: a digest derived from the tags and platforms (deterministic)."""
+    tags = [str(t) for t in inputs.get("tags") or []]
+    image_digest = "sha256:" + hashlib.sha256("\x00".join([name, *tags, *map(str, inputs.get("platforms") or [])]).encode()).hexdigest()
+    return {
+        "__id": image_digest,
+        "digest": image_digest,
+        "ref": f"{tags[0].rsplit(':', 1)[0]}@{image_digest}" if tags else "",
+        "contextHash": digest("context", name, *tags, length=64),
+    }
+
+
+def _ecs_task_definition(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: str) -> dict[str, Any]:
+    family = str(inputs.get("family") or name)
+    arn = m.arn("ecs", region, f"task-definition/{family}:1")
+    return {"__id": family, "__arn": arn, "arnWithoutRevision": m.arn("ecs", region, f"task-definition/{family}"), "revision": 1}
+
+
+def _ecs_service(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: str) -> dict[str, Any]:
+    service = str(inputs.get("name") or name)
+    cluster = str(inputs.get("cluster") or "default").rsplit("/", 1)[-1]
+    arn = m.arn("ecs", region, f"service/{cluster}/{service}")
+    return {"__id": arn, "__arn": arn}
+
+
+def _ses_identity(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: str) -> dict[str, Any]:
+    identity = str(inputs.get("emailIdentity") or name)
+    dkim = dict(inputs.get("dkimSigningAttributes") or {})
+    dkim.update(
+        {
+            "tokens": [digest("dkim", identity, str(i), length=32) for i in range(3)],
+            "status": "PENDING",
+            "signingAttributesOrigin": "AWS_SES",
+            "currentSigningKeyLength": dkim.get("nextSigningKeyLength") or "RSA_2048_BIT",
+        }
+    )
+    return {
+        "__id": identity,
+        "__arn": m.arn("ses", region, f"identity/{identity}"),
+        "identityType": "DOMAIN" if "@" not in identity else "EMAIL_ADDRESS",
+        "dkimSigningAttributes": dkim,
+        "verifiedForSendingStatus": False,
+    }
+
+
+def _ses_configuration_set(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: str) -> dict[str, Any]:
+    config_set = str(inputs.get("configurationSetName") or name)
+    return {"__id": config_set, "__arn": m.arn("ses", region, f"configuration-set/{config_set}")}
+
+
 SPECIAL: dict[str, Handler] = {
+    "aws:guardduty/detector:Detector": _guardduty_detector,
+    "aws:guardduty/malwareProtectionPlan:MalwareProtectionPlan": _malware_plan,
+    "aws:cloudtrail/trail:Trail": _trail,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _metric_alarm,
+    "aws:cloudwatch/compositeAlarm:CompositeAlarm": _metric_alarm,
+    "aws:cloudwatch/eventRule:EventRule": _event_rule,
+    "aws:synthetics/canary:Canary": _canary,
+    "aws:s3/bucketObjectv2:BucketObjectv2": _bucket_object,
+    "aws:cloudwatch/dashboard:Dashboard": _dashboard,
     "aws:s3/bucket:Bucket": _bucket,
     "aws:s3/bucketV2:BucketV2": _bucket,
     "aws:kms/key:Key": _kms_key,

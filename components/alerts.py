@@ -1,0 +1,184 @@
+"""The alert topic (MON-2): where every alarm and every security finding is sent.
+
+* One SNS topic, encrypted with a customer-managed KMS key. The data tier's
+  ``sns`` key (components/kms.py) is used when the caller passes it: its policy
+  already lets CloudWatch alarms (this account and region) and EventBridge use
+  it. Without one, this component creates its own key with the same two grants.
+* A topic policy that lets exactly two publishers in: CloudWatch alarms and
+  EventBridge rules of this account and region whose names start with the
+  stack's name prefix (``aws:SourceAccount`` + ``aws:SourceArn``), and refuses any
+  request not made over TLS. Same-account IAM principals still manage the topic
+  through their IAM policies; nobody outside the account can publish.
+* One email subscription per address in ``kakoi:alertEmails`` (validated in
+  stackconfig.detection). AWS mails each address a confirmation link; an address
+  receives nothing until it confirms.
+
+Every alarm and rule that publishes here must be named ``<name_prefix>-...``
+(``ALARM_NAME_PATTERN``), or the topic policy refuses it.
+
+Docs: https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html ,
+https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+CONTROLS: dict[str, str] = {
+    "MON-2": "KMS-encrypted SNS alert topic; only this stack's CloudWatch alarms and EventBridge rules may publish; "
+    "email subscribers from kakoi:alertEmails",
+}
+
+Statement = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AlertsArgs:
+    name_prefix: str
+    account_id: pulumi.Input[str]
+    #: aws.get_partition_output().partition
+    partition: pulumi.Input[str]
+    region: str
+    emails: Sequence[str]
+    #: the customer-managed key for the topic (Keys.sns_key_arn); None creates a dedicated key here
+    kms_key_arn: pulumi.Input[str] | None = None
+
+
+def topic_policy(topic_arn: str, account: str, region: str, name_prefix: str, partition: str) -> str:
+    """Who may publish: this stack's alarms and rules in this account and region, over TLS only."""
+    statements: list[Statement] = [
+        {
+            "Sid": "CloudWatchAlarmsOfThisStack",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account},
+                "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account}:alarm:{name_prefix}-*"},
+            },
+        },
+        {
+            "Sid": "EventBridgeRulesOfThisStack",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account},
+                "ArnLike": {"aws:SourceArn": f"arn:{partition}:events:{region}:{account}:rule/{name_prefix}-*"},
+            },
+        },
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+    ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":"))
+
+
+def key_policy(account: str, region: str, partition: str) -> str:
+    """Policy of the dedicated key (only when no key is passed in): the same grants as Keys' sns key."""
+    statements: list[Statement] = [
+        {
+            # hands the decision to IAM; without it the key could become unmanageable
+            "Sid": "AccountAdministration",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            "Sid": "CloudWatchAlarmsPublish",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account},
+                "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account}:alarm:*"},
+            },
+        },
+        {
+            # no source conditions: EventBridge's KMS requests for SNS delivery do not carry them and a
+            # condition would drop every notification silently (sns-key-management.html, "Enable
+            # compatibility between event sources from AWS services and encrypted topics"); the topic
+            # policy above is what limits EventBridge to this stack's rules
+            "Sid": "EventBridgePublish",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+        },
+    ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":"))
+
+
+class Alerts(pulumi.ComponentResource):
+    topic: aws.sns.Topic
+    topic_arn: pulumi.Output[str]
+    key: aws.kms.Key | None
+
+    def __init__(self, name: str, args: AlertsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kakoi:alerts:Alerts", name, None, opts)
+        if not args.emails:
+            raise ValueError("AlertsArgs.emails: at least one address receives the alerts (MON-2)")
+        child = pulumi.ResourceOptions(parent=self)
+        acct = pulumi.Output.from_input(args.account_id)
+        part = pulumi.Output.from_input(args.partition)
+
+        self.key = None
+        kms_key_arn: pulumi.Input[str]
+        if args.kms_key_arn is None:
+            self.key = aws.kms.Key(
+                f"{name}-key",
+                description=f"{args.name_prefix}: alert topic",
+                enable_key_rotation=True,
+                deletion_window_in_days=30,
+                policy=pulumi.Output.all(acct, part).apply(lambda v: key_policy(v[0], args.region, v[1])),
+                opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
+            )
+            aws.kms.Alias(f"{name}-key", name=f"alias/{args.name_prefix}/alerts", target_key_id=self.key.key_id, opts=child)
+            kms_key_arn = self.key.arn
+        else:
+            kms_key_arn = args.kms_key_arn
+
+        self.topic = aws.sns.Topic(
+            name,
+            name=f"{args.name_prefix}-alerts",
+            display_name=f"{args.name_prefix} alerts",
+            kms_master_key_id=kms_key_arn,
+            opts=child,
+        )
+        self.topic_policy = aws.sns.TopicPolicy(
+            name,
+            arn=self.topic.arn,
+            policy=pulumi.Output.all(self.topic.arn, acct, part).apply(
+                lambda v: topic_policy(v[0], v[1], args.region, args.name_prefix, v[2])
+            ),
+            opts=child,
+        )
+        # named after a hash of the address, so adding or removing one address leaves the others alone
+        self.subscriptions = [
+            aws.sns.TopicSubscription(
+                f"{name}-email-{hashlib.sha256(email.lower().encode()).hexdigest()[:10]}",
+                topic=self.topic.arn,
+                protocol="email",
+                endpoint=email,
+                opts=child,
+            )
+            for email in args.emails
+        ]
+        self.topic_arn = self.topic.arn
+        self.register_outputs({"topicArn": self.topic.arn, "subscribers": len(args.emails)})

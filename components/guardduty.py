@@ -1,0 +1,292 @@
+"""GuardDuty (AV-1): threat detection at all times, malware scanning of uploads, findings to the alert topic.
+
+* **Detector** - one per account and region. By default this component creates it
+  (findings published every 15 minutes). Accounts whose detector already exists
+  (often created by the organisation's delegated administrator) set
+  ``kakoi:guardDutyDetectorId``: no detector is created, and only the features
+  below are turned on for that detector.
+* **Protection features**, one ``aws.guardduty.DetectorFeature`` each (the
+  detector's ``datasources`` block is deprecated). Names from the API reference
+  (https://docs.aws.amazon.com/guardduty/latest/APIReference/API_DetectorFeatureConfiguration.html,
+  https://docs.aws.amazon.com/guardduty/latest/APIReference/API_DetectorAdditionalConfiguration.html):
+
+  - ``S3_DATA_EVENTS`` - S3 Protection: suspicious access to the media and log buckets;
+  - ``RDS_LOGIN_EVENTS`` - RDS Protection: anomalous logins to the PostgreSQL database;
+  - ``EBS_MALWARE_PROTECTION`` - Malware Protection for EC2 (scans volumes of
+    workloads a finding points at);
+  - ``RUNTIME_MONITORING`` with ``ECS_FARGATE_AGENT_MANAGEMENT`` - GuardDuty
+    manages its security agent in the app's Fargate tasks.
+
+  Removing a DetectorFeature resource does not turn the feature off in AWS.
+* **Malware Protection for S3** - a plan on the media bucket scans every new
+  object and tags it ``GuardDutyMalwareScanStatus`` (NO_THREATS_FOUND,
+  THREATS_FOUND, UNSUPPORTED, ACCESS_DENIED, FAILED). It runs under a role with
+  exactly the documented permissions for that bucket
+  (https://docs.aws.amazon.com/guardduty/latest/ug/malware-protection-s3-iam-policy-prerequisite.html):
+  its own EventBridge managed rule, the bucket's EventBridge notification, read
+  and tag objects, write the validation object, and (SSE-KMS bucket) decrypt
+  through S3. Declared only once the media bucket exists.
+* **Routing** - EventBridge rules send to the alert topic every finding of
+  medium severity or higher (``severity >= 4``, numeric matching;
+  https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_findings-severity.html)
+  and every S3 object scan result with ``THREATS_FOUND``
+  (https://docs.aws.amazon.com/guardduty/latest/ug/monitor-with-eventbridge-s3-malware-protection.html).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+CONTROLS: dict[str, str] = {
+    "AV-1": "GuardDuty detector (or the adopted one) with S3, RDS login, EBS malware and ECS Fargate runtime "
+    "protection; Malware Protection plan scans and tags every new media object; findings of medium severity "
+    "and above and malware detections go to the alert topic",
+    "MON-2": "GuardDuty findings (severity >= 4) and THREATS_FOUND scan results notify the alert topic",
+}
+
+#: (feature, additional configurations turned on) - see the module docstring for why each
+FEATURES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("S3_DATA_EVENTS", ()),
+    ("RDS_LOGIN_EVENTS", ()),
+    ("EBS_MALWARE_PROTECTION", ()),
+    ("RUNTIME_MONITORING", ("ECS_FARGATE_AGENT_MANAGEMENT",)),
+)
+#: GuardDuty severities: low 1.0-3.9, medium 4.0-6.9, high 7.0-8.9, critical 9.0-10.0
+MIN_ALERT_SEVERITY = 4
+SCAN_STATUS_TAG = "GuardDutyMalwareScanStatus"
+#: the object GuardDuty writes to prove it can reach the bucket
+VALIDATION_OBJECT = "malware-protection-resource-validation-object"
+MANAGED_RULE_PREFIX = "DO-NOT-DELETE-AmazonGuardDutyMalwareProtectionS3"
+
+Statement = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class GuardDutyArgs:
+    name_prefix: str
+    account_id: pulumi.Input[str]
+    partition: pulumi.Input[str]
+    region: str
+    #: the alert topic (components.alerts)
+    alerts_topic_arn: pulumi.Input[str]
+    #: "" creates the detector; an ID adopts the existing one (kakoi:guardDutyDetectorId)
+    existing_detector_id: str = ""
+    #: the media bucket to scan; None until the data tier declares it (no plan then)
+    media_bucket_name: pulumi.Input[str] | None = None
+    #: the media bucket's SSE-KMS key (Keys.media_key_arn); None for an SSE-S3 bucket
+    media_kms_key_arn: pulumi.Input[str] | None = None
+    #: object prefixes to scan (empty: every new object)
+    media_object_prefixes: Sequence[str] = ()
+
+
+def findings_pattern() -> str:
+    """GuardDuty findings of medium severity and above."""
+    return json.dumps(
+        {
+            "source": ["aws.guardduty"],
+            "detail-type": ["GuardDuty Finding"],
+            "detail": {"severity": [{"numeric": [">=", MIN_ALERT_SEVERITY]}]},
+        },
+        separators=(",", ":"),
+    )
+
+
+def malware_pattern() -> str:
+    """Malware Protection for S3 scan results that found a threat."""
+    return json.dumps(
+        {
+            "source": ["aws.guardduty"],
+            "detail-type": ["GuardDuty Malware Protection Object Scan Result"],
+            "detail": {"scanResultDetails": {"scanResultStatus": ["THREATS_FOUND"]}},
+        },
+        separators=(",", ":"),
+    )
+
+
+def scan_role_trust(account: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "malware-protection-plan.guardduty.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                }
+            ],
+        },
+        separators=(",", ":"),
+    )
+
+
+def scan_role_policy(partition: str, region: str, account: str, bucket: str, kms_key_arn: str | None) -> str:
+    """The documented permissions of a Malware Protection for S3 role, for one bucket and nothing else."""
+    bucket_arn = f"arn:{partition}:s3:::{bucket}"
+    rule_arn = f"arn:{partition}:events:{region}:{account}:rule/{MANAGED_RULE_PREFIX}*"
+    statements: list[Statement] = [
+        {
+            "Sid": "AllowManagedRuleToSendS3EventsToGuardDuty",
+            "Effect": "Allow",
+            "Action": ["events:PutRule", "events:DeleteRule", "events:PutTargets", "events:RemoveTargets"],
+            "Resource": rule_arn,
+            "Condition": {"StringLike": {"events:ManagedBy": "malware-protection-plan.guardduty.amazonaws.com"}},
+        },
+        {
+            "Sid": "AllowGuardDutyToMonitorEventBridgeManagedRule",
+            "Effect": "Allow",
+            "Action": ["events:DescribeRule", "events:ListTargetsByRule"],
+            "Resource": rule_arn,
+        },
+        {
+            "Sid": "AllowPostScanTag",
+            "Effect": "Allow",
+            "Action": ["s3:PutObjectTagging", "s3:GetObjectTagging", "s3:PutObjectVersionTagging", "s3:GetObjectVersionTagging"],
+            "Resource": f"{bucket_arn}/*",
+        },
+        {
+            "Sid": "AllowEnableS3EventBridgeEvents",
+            "Effect": "Allow",
+            "Action": ["s3:PutBucketNotification", "s3:GetBucketNotification"],
+            "Resource": bucket_arn,
+        },
+        {
+            "Sid": "AllowPutValidationObject",
+            "Effect": "Allow",
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/{VALIDATION_OBJECT}",
+        },
+        {
+            "Sid": "AllowCheckBucketOwnership",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": bucket_arn,
+        },
+        {
+            "Sid": "AllowMalwareScan",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Resource": f"{bucket_arn}/*",
+        },
+    ]
+    if kms_key_arn:
+        statements.append(
+            {
+                # SSE-KMS bucket: read the objects (Decrypt) and write the validation object (GenerateDataKey),
+                # only through S3 in this region
+                "Sid": "AllowDecryptForMalwareScan",
+                "Effect": "Allow",
+                "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                "Resource": kms_key_arn,
+                "Condition": {"StringLike": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+            }
+        )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":"))
+
+
+class GuardDuty(pulumi.ComponentResource):
+    detector: aws.guardduty.Detector | None
+    detector_id: pulumi.Output[str]
+    features: list[aws.guardduty.DetectorFeature]
+    malware_plan: aws.guardduty.MalwareProtectionPlan | None
+
+    def __init__(self, name: str, args: GuardDutyArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kakoi:guardduty:GuardDuty", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        acct = pulumi.Output.from_input(args.account_id)
+        part = pulumi.Output.from_input(args.partition)
+
+        # ---- the detector: created, or adopted by ID (an account holds one per region)
+        self.detector = None
+        if args.existing_detector_id:
+            self.detector_id = pulumi.Output.from_input(args.existing_detector_id)
+        else:
+            # deleting a detector deletes every finding it holds: protected from `pulumi destroy`
+            self.detector = aws.guardduty.Detector(
+                name,
+                enable=True,
+                finding_publishing_frequency="FIFTEEN_MINUTES",
+                opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
+            )
+            self.detector_id = self.detector.id
+
+        # ---- protection features, one resource each
+        self.features = []
+        for feature, extra in FEATURES:
+            self.features.append(
+                aws.guardduty.DetectorFeature(
+                    f"{name}-{feature.lower().replace('_', '-')}",
+                    detector_id=self.detector_id,
+                    name=feature,
+                    status="ENABLED",
+                    additional_configurations=[{"name": x, "status": "ENABLED"} for x in extra] or None,
+                    opts=child,
+                )
+            )
+
+        # ---- Malware Protection for S3 on the media bucket
+        self.malware_plan = None
+        self.scan_role: aws.iam.Role | None = None
+        if args.media_bucket_name is not None:
+            self.scan_role = aws.iam.Role(
+                f"{name}-malware-scan",
+                name=f"{args.name_prefix}-guardduty-malware-scan",
+                description="GuardDuty Malware Protection for S3: scans and tags new objects of the media bucket",
+                assume_role_policy=acct.apply(scan_role_trust),
+                opts=child,
+            )
+            policy = pulumi.Output.all(part, acct, args.media_bucket_name, args.media_kms_key_arn).apply(
+                lambda v: scan_role_policy(v[0], args.region, v[1], v[2], v[3])
+            )
+            scan_policy = aws.iam.RolePolicy(f"{name}-malware-scan", role=self.scan_role.id, policy=policy, opts=child)
+            plan_deps: list[pulumi.Resource] = [scan_policy, *([self.detector] if self.detector else [])]
+            s3_bucket = aws.guardduty.MalwareProtectionPlanProtectedResourceS3BucketArgs(
+                bucket_name=args.media_bucket_name, object_prefixes=list(args.media_object_prefixes) or None
+            )
+            self.malware_plan = aws.guardduty.MalwareProtectionPlan(
+                f"{name}-media",
+                role=self.scan_role.arn,
+                protected_resource=aws.guardduty.MalwareProtectionPlanProtectedResourceArgs(s3_bucket=s3_bucket),
+                # tag every scanned object with GuardDutyMalwareScanStatus
+                actions=[{"taggings": [{"status": "ENABLED"}]}],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=plan_deps),
+            )
+
+        # ---- routing to the alert topic (rule names start with the prefix: the topic policy requires it)
+        self.findings_rule = aws.cloudwatch.EventRule(
+            f"{name}-findings",
+            name=f"{args.name_prefix}-guardduty-findings",
+            description=f"GuardDuty findings of severity {MIN_ALERT_SEVERITY} (medium) and above",
+            event_pattern=findings_pattern(),
+            opts=child,
+        )
+        aws.cloudwatch.EventTarget(
+            f"{name}-findings", rule=self.findings_rule.name, target_id="alerts-topic", arn=args.alerts_topic_arn, opts=child
+        )
+        self.malware_rule = aws.cloudwatch.EventRule(
+            f"{name}-malware",
+            name=f"{args.name_prefix}-malware-threats-found",
+            description="GuardDuty Malware Protection for S3 found a threat in an uploaded object",
+            event_pattern=malware_pattern(),
+            opts=child,
+        )
+        aws.cloudwatch.EventTarget(
+            f"{name}-malware", rule=self.malware_rule.name, target_id="alerts-topic", arn=args.alerts_topic_arn, opts=child
+        )
+
+        self.findings_rule_name = self.findings_rule.name
+        self.malware_rule_name = self.malware_rule.name
+        self.register_outputs(
+            {
+                "detectorId": self.detector_id,
+                "findingsRule": self.findings_rule.name,
+                "malwareRule": self.malware_rule.name,
+                "malwarePlanArn": self.malware_plan.arn if self.malware_plan else None,
+            }
+        )
