@@ -27,7 +27,8 @@
   ``kakoi:availabilitySloPercent``. Expressed as "more failed minutes in the
   window than the error budget allows" (an M-out-of-N alarm on the per-minute
   ``SuccessPercent``): with N probes, success >= SLO exactly while failures <=
-  floor(N x (100 - SLO) / 100). ``canary-failing`` - three failed probes in a row:
+  floor(N x (100 - SLO) / 100). Minutes without a probe result are ignored (they
+  are not failures of the service). ``canary-failing`` - three failed (or missing) probes in a row:
   the fast signal. ``service-down`` - a composite alarm, in ALARM when the canary
   fails or no target is healthy (components.alarms passes its hard-down alarms).
 * **Dashboard** - availability, latency, errors, the WAF, database health, the
@@ -514,9 +515,14 @@ class Availability(pulumi.ComponentResource):
                 name,
                 args,
                 "availability-slo",
-                f"Successful probes over the last {args.window_minutes} minutes below {args.slo_percent:g} % (more than {budget} failed)",
+                f"Successful probes among the last {args.window_minutes} (one a minute) below {args.slo_percent:g} % "
+                f"(more than {budget} failed)",
                 evaluation_periods=args.window_minutes,
                 datapoints_to_alarm=budget + 1,
+                # judged on the probes that ran: minutes without a result (before the canary's first run, or
+                # while it is stopped) are not counted as failures here, so a new canary does not open with a
+                # day of false "outage"; a probe that stops reporting is canary-failing's business
+                treat_missing_data="ignore",
             )
             self.alarms["canary-failing"] = self._alarm(
                 name,
@@ -525,6 +531,8 @@ class Availability(pulumi.ComponentResource):
                 f"{self.health_url} failed 3 probes in a row",
                 evaluation_periods=3,
                 datapoints_to_alarm=3,
+                # no data = the probe did not run or did not report: nobody has shown the service is up
+                treat_missing_data="breaching",
             )
 
         # ---- the composite: the service is down when any hard-down signal is in ALARM
@@ -591,8 +599,6 @@ class Availability(pulumi.ComponentResource):
             period=60,
             comparison_operator="LessThanThreshold",
             threshold=100,
-            # no data = the probe did not run or did not report: nobody has shown the service is up
-            treat_missing_data="breaching",
             actions_enabled=True,
             alarm_actions=[args.alerts_topic_arn],
             ok_actions=[args.alerts_topic_arn],

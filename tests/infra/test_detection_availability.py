@@ -180,7 +180,7 @@ def test_avl1_log_group_name_parses_engine_arns() -> None:
 
 
 def test_avl1_slo_alarm_fires_when_success_over_the_window_drops_below_99_9(prod: StackView) -> None:
-    """AVL-1: 1440 one-minute probes, 99.9 %: at most 1 failure keeps the SLO, the 2nd failure alarms."""
+    """AVL-1: the last 1440 one-minute probes, 99.9 %: at most 1 failure keeps the SLO, the 2nd failure alarms."""
     a = alarms(prod)["kakoi-prod-availability-slo"].inputs
     assert (a["namespace"], a["metricName"], a["dimensions"]) == (
         "CloudWatchSynthetics",
@@ -192,7 +192,8 @@ def test_avl1_slo_alarm_fires_when_success_over_the_window_drops_below_99_9(prod
     assert a["evaluationPeriods"] == 1440
     assert a["datapointsToAlarm"] == 2
     assert a["evaluationPeriods"] * a["period"] <= 86400, "CloudWatch evaluates at most one day for sub-hour periods"
-    assert a["treatMissingData"] == "breaching"
+    # minutes without a probe result are not failures of the service (canary-failing reports a silent probe)
+    assert a["treatMissingData"] == "ignore"
     assert a["alarmActions"] == a["okActions"] == [topic_arn(prod)]
 
 
@@ -209,6 +210,7 @@ def test_avl1_canary_failing_and_service_down_in_prod(prod: StackView) -> None:
     """AVL-1: three failed probes in a row alarm; service-down is ALARM when the canary fails or no target is healthy."""
     fast = alarms(prod)["kakoi-prod-canary-failing"].inputs
     assert (fast["evaluationPeriods"], fast["datapointsToAlarm"], fast["period"]) == (3, 3, 60)
+    assert fast["treatMissingData"] == "breaching", "a probe that stops reporting must alarm"
     composite = prod.one(COMPOSITE).inputs
     assert composite["alarmName"] == "kakoi-prod-service-down"
     assert composite["alarmRule"] == 'ALARM("kakoi-prod-canary-failing") OR ALARM("kakoi-prod-alb-no-healthy-targets")'
