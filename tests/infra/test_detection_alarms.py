@@ -109,6 +109,26 @@ def test_mon1_the_alarms_declared_today(each_stack: StackView) -> None:
     assert keys - set(SINGLE) - set(MATH) <= SERVICE
 
 
+def test_mon1_service_alarms_exist_exactly_when_the_service_does(each_stack: StackView) -> None:
+    """MON-1: an ECS service in the stack has CPU, memory and running-task alarms on its own names; no service, no
+    service alarms (they would only ever report missing data)."""
+    services = each_stack.of_type("aws:ecs/service:Service")
+    keys = set(by_key(each_stack))
+    if not services:
+        assert not keys & SERVICE
+        return
+    assert keys >= SERVICE
+    (service,) = services
+    (cluster,) = each_stack.of_type("aws:ecs/cluster:Cluster")
+    want = {"ClusterName": cluster.inputs["name"], "ServiceName": service.inputs["name"]}
+    alarms_ = by_key(each_stack)
+    for key in ("service-cpu", "service-memory"):
+        assert alarms_[key].inputs["dimensions"] == want, key
+    for query in alarms_["service-tasks-below-desired"].inputs["metricQueries"]:
+        if "metric" in query:
+            assert query["metric"]["dimensions"] == want
+
+
 def test_mon1_single_metric_alarms_watch_the_documented_metric_of_the_right_resource(each_stack: StackView) -> None:
     """MON-1: namespace, metric name, dimension names and values (ARN suffixes, DB identifier, web ACL metric name)."""
     alarms_ = by_key(each_stack)
