@@ -101,7 +101,9 @@ def read_export(path: str | Path) -> dict[str, Any]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        hint = " - the file looks truncated" if exc.pos >= len(text.rstrip()) - 1 else ""
+        stripped = text.rstrip()
+        truncated = exc.pos >= len(stripped) - 1 or not stripped.endswith(("}", "]"))
+        hint = " - the file looks truncated" if truncated else ""
         raise CheckError(f"{p}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint}") from exc
     return doc
 

@@ -1,0 +1,456 @@
+"""The auditor's controls report: every sheet ID with its status, what implements it,
+which policies enforce it and which tests prove it.
+
+    python -m tools.controls --stack prod [--file build/prod.stack.json] [--md docs/controls.md] [--html docs/controls.html]
+
+Sources, all read without running the program:
+* docs/security-sheet.md: the sheet IDs, what they say and where they live;
+* the stack export (the offline render, or `--file` for a real export);
+* components/*.py: each module's `CONTROLS` literal, parsed with `ast` (never imported),
+  and the components of that module found in the stack;
+* the CrossGuard pack, evaluated on the export with policies/config.<stack>.json;
+* tests/ and app/tests/: test functions whose name (test_enc1_...) or docstring
+  ("ENC-1") names the ID.
+
+Status: organisational (the sheet says org), fail (a mandatory policy for it fails,
+or an infra item nothing implements), pass (its policies pass / components
+implement it), not applicable (app or ops items: nothing in the stack to judge; the
+tests listed prove them). The output is deterministic: docs/controls.md is the prod
+report and a test fails when it is stale (regenerate with `make controls STACK=prod`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import html
+import re
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from policies.kakoi_policy import KakoiPolicy, all_policies  # noqa: E402
+from tools.check import CheckError, PolicyConfig, Report, evaluate, load_config, read_export  # noqa: E402
+
+SHEET = ROOT / "docs" / "security-sheet.md"
+COMPONENTS = ROOT / "components"
+TEST_DIRS = (ROOT / "tests", ROOT / "app" / "tests")
+REGENERATE = "make controls STACK=prod"
+ID_RE = re.compile(r"^[A-Z]+-\d+$")
+
+
+# --- sources -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SheetItem:
+    id: str
+    section: str
+    says: str
+    where: str
+    done: str
+
+    @property
+    def organisational(self) -> bool:
+        return self.where.strip().lower().startswith("org")
+
+    @property
+    def infra(self) -> bool:
+        return "infra" in self.where
+
+
+def parse_sheet(path: Path = SHEET) -> list[SheetItem]:
+    items: list[SheetItem] = []
+    section = ""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            section = line[3:].strip()
+            continue
+        if not line.startswith("|"):
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells and ID_RE.match(cells[0]):
+            cells += [""] * (4 - len(cells))
+            items.append(SheetItem(cells[0], section, cells[1], cells[2], cells[3]))
+    return items
+
+
+@dataclass(frozen=True)
+class ModuleControls:
+    module: str  # components/<module>.py
+    path: str
+    controls: dict[str, str]
+
+
+def parse_controls(directory: Path = COMPONENTS) -> list[ModuleControls]:
+    """Each component module's `CONTROLS: dict[str, str] = {...}`, read with ast.literal_eval."""
+    out: list[ModuleControls] = []
+    for path in sorted(directory.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in tree.body:
+            target = (
+                node.target
+                if isinstance(node, ast.AnnAssign)
+                else node.targets[0]
+                if isinstance(node, ast.Assign) and len(node.targets) == 1
+                else None
+            )
+            value = node.value if isinstance(node, (ast.AnnAssign, ast.Assign)) else None
+            if isinstance(target, ast.Name) and target.id == "CONTROLS" and value is not None:
+                controls = ast.literal_eval(value)
+                if isinstance(controls, dict):
+                    shown = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+                    out.append(ModuleControls(path.stem, shown, {str(k): str(v) for k, v in controls.items()}))
+    return out
+
+
+@dataclass(frozen=True)
+class TestRef:
+    path: str
+    name: str
+    doc: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.path}::{self.name}"
+
+
+def scan_tests(dirs: tuple[Path, ...] = TEST_DIRS) -> list[TestRef]:
+    refs: list[TestRef] = []
+    for base in dirs:
+        if not base.is_dir():
+            continue
+        for path in sorted(base.rglob("test_*.py")):
+            try:
+                tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            except SyntaxError:
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
+                    refs.append(TestRef(str(path.relative_to(ROOT)), node.name, ast.get_docstring(node) or ""))
+    return sorted(set(refs), key=lambda t: (t.path, t.name))
+
+
+def tests_for(sheet_id: str, tests: list[TestRef]) -> list[TestRef]:
+    token = sheet_id.replace("-", "").lower()
+    name_re = re.compile(rf"(^|_){token}(_|$)")
+    doc_re = re.compile(rf"(?<![A-Z0-9-]){re.escape(sheet_id)}(?![0-9])")
+    return [t for t in tests if name_re.search(t.name.lower()) or doc_re.search(t.doc)]
+
+
+# --- the report model -------------------------------------------------------------------------
+@dataclass
+class Implementation:
+    module: ModuleControls
+    how: str
+    components: list[tuple[str, str, Counter[str]]] = field(default_factory=list)  # (type, name, resource types)
+
+
+@dataclass
+class ItemReport:
+    item: SheetItem
+    status: str
+    reason: str
+    implementations: list[Implementation]
+    policies: list[tuple[KakoiPolicy, str, int]]  # (policy, status, findings)
+    tests: list[TestRef]
+
+
+@dataclass
+class ControlsReport:
+    stack: str
+    source: str
+    config_source: str
+    items: list[ItemReport]
+    check: Report
+
+    def counts(self) -> Counter[str]:
+        return Counter(i.status for i in self.items)
+
+
+def _descendants(resources: list[dict[str, Any]], urn: str) -> list[dict[str, Any]]:
+    children: dict[str, list[dict[str, Any]]] = {}
+    for r in resources:
+        children.setdefault(r.get("parent") or "", []).append(r)
+    out: list[dict[str, Any]] = []
+    todo = [urn]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child["urn"])
+    return out
+
+
+def build(
+    doc: dict[str, Any],
+    stack: str,
+    *,
+    config: PolicyConfig | None = None,
+    source: str = "",
+    sheet: list[SheetItem] | None = None,
+    modules: list[ModuleControls] | None = None,
+    tests: list[TestRef] | None = None,
+) -> ControlsReport:
+    pack = all_policies()
+    check = evaluate(doc, config, policies=pack, source=source or f"render of {stack}")
+    sheet = sheet if sheet is not None else parse_sheet()
+    modules = modules if modules is not None else parse_controls()
+    tests = tests if tests is not None else scan_tests()
+    resources = doc["deployment"]["resources"]
+    items: list[ItemReport] = []
+    for item in sheet:
+        impls: list[Implementation] = []
+        for mod in modules:
+            if item.id not in mod.controls:
+                continue
+            impl = Implementation(mod, mod.controls[item.id])
+            prefix = f"kakoi:{mod.module}:"
+            for comp in resources:
+                if str(comp.get("type", "")).startswith(prefix):
+                    kinds = Counter(str(r["type"]).split(":")[-1] for r in _descendants(resources, comp["urn"]) if r.get("custom"))
+                    impl.components.append((comp["type"], comp["urn"].split("::")[-1], kinds))
+            impls.append(impl)
+        enforcing = [p for p in pack if item.id in p.info.sheet_ids]
+        policies = [(p, check.status(p), len(check.for_policy(p.name))) for p in enforcing]
+        failing = [p.name for p, status, _ in policies if status == "fail"]
+        in_stack = any(impl.components for impl in impls)
+        if item.organisational:
+            status, reason = "organisational", "a company process; no code can satisfy it"
+        elif failing:
+            status, reason = "fail", "mandatory policy violations: " + ", ".join(failing)
+        elif item.infra and not (in_stack or policies):
+            status, reason = "fail", "nothing in the stack implements it"
+        elif policies or (item.infra and in_stack):
+            status = "pass"
+            reason = "enforced by policies that pass on this stack" if policies else "implemented by the components listed"
+            undecided = [p.name for p, s, _ in policies if s == "undecided"]
+            if undecided:
+                reason += "; undecided: " + ", ".join(undecided)
+        else:
+            status, reason = "not applicable", "nothing in the infrastructure stack to judge; proven by the tests listed"
+        items.append(ItemReport(item, status, reason, impls, policies, tests_for(item.id, tests)))
+    return ControlsReport(stack, source or f"render of {stack}", (config or PolicyConfig()).source, items, check)
+
+
+# --- rendering --------------------------------------------------------------------------------------
+STATUS_MARK = {"pass": "pass", "fail": "FAIL", "not applicable": "n/a", "organisational": "org"}
+
+
+def _kinds(kinds: Counter[str]) -> str:
+    return ", ".join(f"{k} x{n}" if n > 1 else k for k, n in sorted(kinds.items())) or "no resources"
+
+
+def _policy_line(p: KakoiPolicy, status: str, findings: int, level: str) -> str:
+    sh = f"; Security Hub {', '.join(p.info.securityhub)}" if p.info.securityhub else ""
+    extra = f", {findings} finding(s)" if findings else ""
+    return f"`{p.name}` ({level}, {p.severity.value if p.severity else '-'}{sh}): **{status}**{extra}. {p.description}"
+
+
+def to_markdown(rep: ControlsReport) -> str:
+    c = rep.counts()
+    s = rep.check
+    lines = [
+        f"# Security controls report: {rep.stack}",
+        "",
+        f"Generated by `make controls STACK={rep.stack}` (tools/controls.py); do not edit by hand. Sources: "
+        f"docs/security-sheet.md, the offline render of the `{rep.stack}` stack, the CrossGuard pack in policies/ "
+        f"evaluated with `{rep.config_source}`, the `CONTROLS` of components/*.py and the test suites (tests/, app/tests/).",
+        "",
+        f"**{len(rep.items)} sheet items:** {c['pass']} pass, {c['fail']} fail, {c['not applicable']} not applicable, "
+        f"{c['organisational']} organisational. **Policy check:** {len(s.policies)} policies on {s.resources} resources, "
+        f"{len(s.mandatory)} mandatory violation(s), "
+        f"{sum(1 for f in s.findings if f.kind == 'violation' and f.level == 'advisory')} advisory finding(s), "
+        f"{sum(1 for f in s.findings if f.kind == 'undecided')} undecided.",
+        "",
+        "| ID | The sheet says | Where | Status | Policies | Components | Tests |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for i in rep.items:
+        comps = sum(len(impl.components) for impl in i.implementations)
+        lines.append(
+            f"| [{i.item.id}](#{i.item.id.lower()}) | {i.item.says} | {i.item.where} | {STATUS_MARK[i.status]} | "
+            f"{len(i.policies)} | {comps} | {len(i.tests)} |"
+        )
+    lines.append("")
+    for i in rep.items:
+        lines += [f"## {i.item.id}", "", f"*{i.item.section}.* {i.item.says}. Where: {i.item.where}."]
+        if i.item.done:
+            lines += ["", f'What "done" means: {i.item.done}']
+        lines += ["", f"**Status: {i.status}**: {i.reason}.", ""]
+        if i.implementations:
+            lines.append("Implemented by:")
+            for impl in i.implementations:
+                lines.append(f"- `{impl.module.path}`: {impl.how}")
+                for typ, name, kinds in impl.components:
+                    lines.append(f"  - `{typ}` **{name}**: {sum(kinds.values())} resources ({_kinds(kinds)})")
+                if not impl.components:
+                    lines.append(f"  - (no component of this module in the {rep.stack} stack)")
+            lines.append("")
+        if i.policies:
+            lines.append("Enforced by:")
+            for p, status, n in i.policies:
+                lines.append(f"- {_policy_line(p, status, n, rep.check.levels[p.name].value)}")
+            lines.append("")
+        if i.tests:
+            lines.append(f"Proven by ({len(i.tests)}):")
+            lines += [f"- `{t.ref}`" for t in i.tests]
+            lines.append("")
+    lines += ["## Security Hub controls", "", "| Control | Policies |", "|---|---|"]
+    by_control: dict[str, list[str]] = {}
+    for p in rep.check.policies:
+        for ctl in p.info.securityhub:
+            by_control.setdefault(ctl, []).append(f"`{p.name}`")
+    for ctl in sorted(by_control, key=_control_key):
+        lines.append(f"| {ctl} | {', '.join(by_control[ctl])} |")
+    lines.append("")
+    findings = [f for f in rep.check.findings]
+    lines += ["## Policy findings on this stack", ""]
+    if not findings:
+        lines.append("None: every policy passes.")
+    for f in findings:
+        lines.append(f"- `{f.policy}` ({f.level}, {f.kind}) on `{f.urn.split('::')[-1]}`: {f.message}")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _control_key(ctl: str) -> tuple[str, int]:
+    svc, _, num = ctl.partition(".")
+    return svc, int(num) if num.isdigit() else 0
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#1b1f24;line-height:1.45}
+table{border-collapse:collapse;width:100%;margin:1rem 0}th,td{border:1px solid #d0d7de;padding:.35rem .5rem;text-align:left;vertical-align:top}
+th{background:#f6f8fa}code{background:#f6f8fa;padding:0 .2rem;border-radius:3px}
+.s-pass{color:#1a7f37;font-weight:600}.s-fail{color:#cf222e;font-weight:700}.s-na{color:#57606a}.s-org{color:#8250df}
+section{border-top:1px solid #d0d7de;margin-top:1.5rem}ul{margin:.3rem 0 .8rem}
+"""
+
+STATUS_CLASS = {"pass": "s-pass", "fail": "s-fail", "not applicable": "s-na", "organisational": "s-org"}
+
+
+def to_html(rep: ControlsReport) -> str:
+    e = html.escape
+    c = rep.counts()
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>Security controls report: {e(rep.stack)}</title>",
+        f"<style>{CSS}</style></head><body>",
+        f"<h1>Security controls report: {e(rep.stack)}</h1>",
+        f"<p>Generated by <code>make controls STACK={e(rep.stack)}</code>; policy config <code>{e(rep.config_source)}</code>.</p>",
+        f"<p><strong>{len(rep.items)} sheet items:</strong> {c['pass']} pass, {c['fail']} fail, "
+        f"{c['not applicable']} not applicable, {c['organisational']} organisational. "
+        f"<strong>Policy check:</strong> {len(rep.check.policies)} policies on {rep.check.resources} resources, "
+        f"{len(rep.check.mandatory)} mandatory violation(s).</p>",
+        "<table><thead><tr><th>ID</th><th>The sheet says</th><th>Where</th><th>Status</th><th>Policies</th><th>Components</th><th>Tests</th></tr></thead><tbody>",
+    ]
+    for i in rep.items:
+        comps = sum(len(impl.components) for impl in i.implementations)
+        out.append(
+            f'<tr><td><a href="#{e(i.item.id.lower())}">{e(i.item.id)}</a></td><td>{e(i.item.says)}</td><td>{e(i.item.where)}</td>'
+            f'<td class="{STATUS_CLASS[i.status]}">{e(i.status)}</td><td>{len(i.policies)}</td><td>{comps}</td><td>{len(i.tests)}</td></tr>'
+        )
+    out.append("</tbody></table>")
+    for i in rep.items:
+        out.append(f'<section id="{e(i.item.id.lower())}"><h2>{e(i.item.id)}</h2>')
+        out.append(f"<p><em>{e(i.item.section)}.</em> {e(i.item.says)}. Where: {e(i.item.where)}.</p>")
+        if i.item.done:
+            out.append(f"<p>What “done” means: {e(i.item.done)}</p>")
+        out.append(f'<p>Status: <span class="{STATUS_CLASS[i.status]}">{e(i.status)}</span>: {e(i.reason)}.</p>')
+        if i.implementations:
+            out.append("<p>Implemented by:</p><ul>")
+            for impl in i.implementations:
+                subs = "".join(
+                    f"<li><code>{e(t)}</code> <strong>{e(n)}</strong>: {sum(k.values())} resources ({e(_kinds(k))})</li>"
+                    for t, n, k in impl.components
+                )
+                out.append(f"<li><code>{e(impl.module.path)}</code>: {e(impl.how)}<ul>{subs}</ul></li>")
+            out.append("</ul>")
+        if i.policies:
+            out.append("<p>Enforced by:</p><ul>")
+            for p, status, n in i.policies:
+                extra = f", {n} finding(s)" if n else ""
+                out.append(
+                    f"<li><code>{e(p.name)}</code> ({e(rep.check.levels[p.name].value)}; Security Hub {e(', '.join(p.info.securityhub) or '-')}): "
+                    f"<strong>{e(status)}</strong>{e(extra)}. {e(p.description)}</li>"
+                )
+            out.append("</ul>")
+        if i.tests:
+            out.append(f"<p>Proven by ({len(i.tests)}):</p><ul>" + "".join(f"<li><code>{e(t.ref)}</code></li>" for t in i.tests) + "</ul>")
+        out.append("</section>")
+    out.append("<section><h2>Policy findings on this stack</h2><ul>")
+    for f in rep.check.findings:
+        out.append(
+            f"<li><code>{e(f.policy)}</code> ({e(f.level)}, {e(f.kind)}) on <code>{e(f.urn.split('::')[-1])}</code>: {e(f.message)}</li>"
+        )
+    if not rep.check.findings:
+        out.append("<li>None: every policy passes.</li>")
+    out.append("</ul></section></body></html>")
+    return "\n".join(out) + "\n"
+
+
+# --- entry points ------------------------------------------------------------------------------------
+def outputs_for(stack: str) -> tuple[Path, Path]:
+    """docs/controls.{md,html} for prod; build/controls.<stack>.{md,html} for other stacks."""
+    if stack == "prod":
+        return ROOT / "docs" / "controls.md", ROOT / "docs" / "controls.html"
+    return ROOT / "build" / f"controls.{stack}.md", ROOT / "build" / f"controls.{stack}.html"
+
+
+def config_for(stack: str) -> PolicyConfig:
+    path = ROOT / "policies" / f"config.{stack}.json"
+    return load_config(path, all_policies()) if path.is_file() else PolicyConfig()
+
+
+def report_for(stack: str, doc: dict[str, Any] | None = None, source: str = "") -> ControlsReport:
+    """The report of `stack`, from `doc` (an export) or a fresh offline render."""
+    if doc is None:
+        from tools.render import render
+
+        doc = render(stack)
+        source = source or f"offline render of {stack}"
+    return build(doc, stack, config=config_for(stack), source=source)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tools.controls", description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--stack", required=True)
+    parser.add_argument("--file", help="a `pulumi stack export` file (default: render the stack offline)")
+    parser.add_argument("--md", help="Markdown output (default: docs/controls.md for prod, build/controls.<stack>.md otherwise)")
+    parser.add_argument("--html", help="HTML output (default beside the Markdown)")
+    parser.add_argument("--stdout", action="store_true", help="print the Markdown instead of writing files")
+    args = parser.parse_args(argv)
+    try:
+        doc = read_export(args.file) if args.file else None
+        rep = report_for(args.stack, doc, source=f"offline render of {args.stack}")
+    except CheckError as exc:
+        print(f"controls: {exc}", file=sys.stderr)
+        return 2
+    md = to_markdown(rep)
+    if args.stdout:
+        sys.stdout.write(md)
+        return 0
+    md_path, html_path = outputs_for(args.stack)
+    md_path = Path(args.md) if args.md else md_path
+    html_path = Path(args.html) if args.html else html_path
+    md_path.parent.mkdir(parents=True, exist_ok=True)
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    md_path.write_text(md, encoding="utf-8")
+    html_path.write_text(to_html(rep), encoding="utf-8")
+    c = rep.counts()
+    print(
+        f"controls {args.stack}: {c['pass']} pass, {c['fail']} fail, {c['not applicable']} n/a, {c['organisational']} org "
+        f"-> {md_path.relative_to(ROOT) if md_path.is_relative_to(ROOT) else md_path}, "
+        f"{html_path.relative_to(ROOT) if html_path.is_relative_to(ROOT) else html_path}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
