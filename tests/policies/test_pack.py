@@ -146,3 +146,23 @@ def test_audit1_pack_arguments_build_a_policy_pack_without_serving(monkeypatch: 
     monkeypatch.setattr(policy_module.grpc, "server", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("validated")))
     with pytest.raises(RuntimeError, match="validated"):
         PolicyPack(**pack_arguments())  # type: ignore[arg-type]
+
+
+def test_audit1_pack_modules_import_only_the_policy_sdk() -> None:
+    """AUDIT-1: the pack runs in its own virtualenv, so its modules import only the stdlib, pulumi and pulumi_policy."""
+    import ast
+    import sys
+
+    allowed = {"pulumi", "pulumi_policy", "kakoi_policy", "__future__"} | set(sys.stdlib_module_names)
+    for path in sorted((ROOT / "policies").rglob("*.py")):
+        if "venv" in path.parts:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                roots = [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                roots = [node.module.split(".")[0]]
+            else:
+                continue
+            assert set(roots) <= allowed, f"{path.relative_to(ROOT)} imports {roots}"
