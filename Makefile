@@ -44,6 +44,7 @@ typecheck: venv ## pyright
 
 bench: venv ## render benchmarks (median wall time per stack, time per resource)
 	@$(PY) -m bench.render
+	@$(PY) -m bench.check
 
 lock: ## recompile the hashed lock files from the .in files (needs network to PyPI)
 	@$(PY) -m uv pip compile requirements-dev.in --python-version 3.12 --generate-hashes -q -o requirements-dev.txt

@@ -4,15 +4,15 @@
 
 Renders the stack offline (tools.render), writes build/<stack>.stack.json, and
 prints the resources as a tree grouped by component, with counts per component
-and per type. Then, when the policy pack is present, runs the offline policy
-check on the render and prints its report; exits 1 when a mandatory policy fails.
+and per type. Then runs the offline policy check (tools.check) on the render and
+prints its report, and writes the controls report for the stack to
+build/controls.<stack>.md/.html; exits 1 when a mandatory policy fails.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
-import importlib
 import sys
 import time
 from pathlib import Path
@@ -93,13 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(summary(view)))
     if args.no_check:
         return 0
-    try:
-        check = importlib.import_module("tools.check")
-    except ModuleNotFoundError:
-        print("\n(policy pack not present: no policy report)")
-        return 0
-    print(f"\n== policy check of {out}", flush=True)
-    return int(check.main([str(out), "--stack", args.stack]))
+    from tools import check, controls
+
+    print(f"\n== policy check of {out} (policies/config.{args.stack}.json when present)", flush=True)
+    code = int(check.main([str(out)]))
+    md, html = Path("build") / f"controls.{args.stack}.md", Path("build") / f"controls.{args.stack}.html"
+    controls.main(["--stack", args.stack, "--file", str(out), "--md", str(md), "--html", str(html)])
+    print(f"\n== controls report: {md} and {html}")
+    return code
 
 
 if __name__ == "__main__":
