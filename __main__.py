@@ -98,6 +98,8 @@ sgs = SecurityGroups(
         db_admin_cidrs=cfg.network.db_admin_cidrs,
         # HTTPS to the internet only when there is a NAT gateway to carry it
         allow_internet_egress=cfg.network.nat_gateways > 0,
+        # GuardDuty runtime monitoring on Fargate (AV-1) reports through an endpoint in the VPC
+        guardduty_agent_vpc_cidr=cfg.network.vpc_cidr,
     ),
     opts=opts,
 )

@@ -89,6 +89,11 @@ class SecurityGroupsArgs:
     db_admin_cidrs: Sequence[str] = field(default_factory=tuple)
     #: the app may open HTTPS connections to the internet (only meaningful with NAT gateways)
     allow_internet_egress: bool = False
+    #: the VPC's IPv4 range: when set, the app may reach HTTPS inside the VPC, which the GuardDuty
+    #: runtime-monitoring agent needs for the `guardduty-data` endpoint GuardDuty creates itself
+    #: (its ID is unknown to this program)
+    #: https://docs.aws.amazon.com/guardduty/latest/ug/runtime-monitoring-ecs-fargate-agent-mgmt.html
+    guardduty_agent_vpc_cidr: str = ""
 
 
 class SecurityGroups(pulumi.ComponentResource):
@@ -141,6 +146,14 @@ class SecurityGroups(pulumi.ComponentResource):
             referenced_security_group_id=self.endpoints.id,
         )
         self._egress("app-to-s3", self.app, HTTPS_PORT, "S3 through the gateway VPC endpoint", prefix_list_id=args.s3_prefix_list_id)
+        if args.guardduty_agent_vpc_cidr:
+            self._egress(
+                "app-to-guardduty-endpoint",
+                self.app,
+                HTTPS_PORT,
+                "GuardDuty runtime agent to the guardduty-data VPC endpoint in this VPC (AV-1)",
+                cidr_ipv4=args.guardduty_agent_vpc_cidr,
+            )
         if args.allow_internet_egress:
             # explicit config switch: natGateways > 0 in stack config
             self._egress(

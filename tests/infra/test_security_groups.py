@@ -86,14 +86,17 @@ def test_net1_app_takes_only_the_app_port_from_the_alb(each_stack: StackView) ->
 
 
 def test_net1_app_egress_is_db_endpoints_and_s3_only(each_stack: StackView) -> None:
-    """NET-1: without NAT the app may reach the database, the interface endpoints and S3 (through the
-    gateway endpoint's prefix list), each on its one port, and nothing else."""
+    """NET-1: without NAT the app may reach the database, the interface endpoints, S3 (through the
+    gateway endpoint's prefix list) and HTTPS inside its own VPC (the guardduty-data endpoint that
+    GuardDuty creates for its runtime agent, AV-1), each on its one port, and nothing else."""
     [s3] = [e for e in each_stack.of_type(nv.ENDPOINT) if e.inputs.get("vpcEndpointType") == "Gateway"]
+    vpc_cidr = nv.config(nv.stack_name(each_stack), "vpcCidr")
     got = {(nv.ports(r), nv.peer(r)) for r in nv.egress(each_stack, nv.sg(each_stack, "app"))}
     assert got == {
         (("tcp", 5432, 5432), ("sg", nv.rid(nv.sg(each_stack, "db")))),
         (("tcp", 443, 443), ("sg", nv.rid(nv.sg(each_stack, "endpoints")))),
         (("tcp", 443, 443), ("pl", s3.outputs["prefixListId"])),
+        (("tcp", 443, 443), ("cidr4", vpc_cidr)),
     }
 
 
