@@ -8,9 +8,12 @@ import pulumi
 import pulumi_aws as aws
 
 import stackconfig
+from components import app_service as app_service_module
 from components import log_archive
 from components.alarms import Alarms, AlarmsArgs, Monitored
 from components.alerts import Alerts, AlertsArgs
+from components.app_iam import AppIam, AppIamArgs
+from components.app_service import AppService, AppServiceArgs
 from components.availability import Availability, AvailabilityArgs
 from components.backup import BackupPlan, BackupPlanArgs
 from components.certificate import Certificate, CertificateArgs
@@ -21,8 +24,10 @@ from components.endpoints import Endpoints, EndpointsArgs
 from components.guardduty import GuardDuty, GuardDutyArgs
 from components.kms import Keys, KeysArgs
 from components.log_archive import LogArchive, LogArchiveArgs
+from components.mail import Mail, MailArgs
 from components.media_bucket import MediaBucket, MediaBucketArgs
 from components.network import Network, NetworkArgs
+from components.registry import Registry, RegistryArgs
 from components.security_groups import SecurityGroups, SecurityGroupsArgs
 from components.waf import Waf, WafArgs
 from stackconfig.pulumi_source import PulumiConfigValues
@@ -233,6 +238,114 @@ pulumi.export("databaseWebSecretArn", database.web_secret_arn)
 pulumi.export("mediaBucket", media.bucket_name)
 pulumi.export("backupVault", backup.vault.name)
 
+# ---- the app (AVL-1, REC-1, MON-1, SQL-3, CMD-1, ENC-1): image registry, mail, IAM, ECS service.
+# First deploy of a stack: kakoi:appServiceEnabled=false until the role secrets are filled
+# (docs/runbooks/deploy.md).
+registry = Registry(
+    "registry",
+    RegistryArgs(
+        name_prefix=cfg.core.name_prefix,
+        account_id=identity.account_id,
+        partition=partition.partition,
+        region=cfg.core.region,
+        key_rotation_days=cfg.data.key_rotation_days,
+        platform=cfg.app.platform,
+        keep_images=cfg.app.ecr_keep_images,
+        pinned_digest=cfg.app.image_digest,
+    ),
+    opts=opts,
+)
+mail = Mail(
+    "mail",
+    MailArgs(
+        name_prefix=cfg.core.name_prefix,
+        domain=cfg.app.mail_domain,
+        from_address=cfg.app.mail_from,
+        hosted_zone_id=cfg.edge.hosted_zone_id,
+    ),
+    opts=opts,
+)
+app_log_group = app_service_module.log_group_name(cfg.core.name_prefix)
+# RDS always manages the master secret here (manage_master_user_password); the output is typed optional
+master_secret_arn = database.master_secret_arn.apply(lambda arn: arn or "")
+app_iam = AppIam(
+    "app-iam",
+    AppIamArgs(
+        name_prefix=cfg.core.name_prefix,
+        secret_prefix=f"{cfg.core.project}/{cfg.core.stack}/app",
+        account_id=identity.account_id,
+        partition=partition.partition,
+        region=cfg.core.region,
+        repository_arn=registry.repository_arn,
+        log_group_name=app_log_group,
+        database_key_arn=keys.database_key_arn,
+        master_secret_arn=master_secret_arn,
+        owner_secret_arn=database.owner_secret_arn,
+        web_secret_arn=database.web_secret_arn,
+        media_bucket_arn=media.bucket_arn,
+        media_key_arn=keys.media_key_arn,
+        mail_identity_arn=mail.identity_arn,
+        mail_configuration_set_arn=mail.configuration_set_arn,
+        mail_from=cfg.app.mail_from,
+        ecs_exec=cfg.app.ecs_exec,
+    ),
+    opts=opts,
+)
+app_service = AppService(
+    "app",
+    AppServiceArgs(
+        name_prefix=cfg.core.name_prefix,
+        region=cfg.core.region,
+        container_insights=cfg.app.container_insights,
+        image_ref=registry.image_ref,
+        cpu_architecture=cfg.app.cpu_architecture,
+        cpu=cfg.app.cpu,
+        memory=cfg.app.memory,
+        app_port=cfg.network.app_port,
+        execution_role_arn=app_iam.execution_role_arn,
+        task_role_arn=app_iam.task_role_arn,
+        db_provision_execution_role_arn=app_iam.db_provision_execution_role_arn,
+        db_provision_task_role_arn=app_iam.db_provision_task_role_arn,
+        logs_key_arn=keys.logs_key_arn,
+        log_retention_days=cfg.app.log_retention_days,
+        master_secret_arn=master_secret_arn,
+        owner_secret_arn=database.owner_secret_arn,
+        web_secret_arn=database.web_secret_arn,
+        django_secret_arn=app_iam.django_secret_arn,
+        environment=app_service_module.app_environment(
+            domain_name=cfg.edge.domain_name,
+            region=cfg.core.region,
+            database_host=database.endpoint_address,
+            database_port=database.port,
+            media_bucket=media.bucket_name,
+            mail_from=cfg.app.mail_from,
+            ses_configuration_set=mail.configuration_set_name,
+        ),
+        subnet_ids=network.private_subnet_ids,
+        security_group_id=sgs.app_sg_id,
+        target_group_arn=edge.target_group_arn,
+        load_balancer_arn_suffix=edge.load_balancer_arn_suffix,
+        target_group_arn_suffix=edge.target_group_arn_suffix,
+        min_tasks=cfg.app.min_tasks,
+        max_tasks=cfg.app.max_tasks,
+        cpu_target_percent=cfg.app.cpu_target_percent,
+        requests_per_target=cfg.app.requests_per_target,
+        ecs_exec=cfg.app.ecs_exec,
+        service_enabled=cfg.app.service_enabled,
+    ),
+    opts=opts,
+    service_ready=[edge.https_listener, *app_iam.service_policies],
+)
+pulumi.export("appImage", registry.image_ref)
+pulumi.export("clusterName", app_service.cluster_name)
+pulumi.export("serviceName", app_service.service_name)
+pulumi.export("appTaskDefinition", app_service.task_definition_family)
+pulumi.export("dbProvisionTaskDefinition", app_service.db_provision_task_definition_family)
+pulumi.export("appSecurityGroupId", sgs.app_sg_id)
+pulumi.export("appLogGroup", app_service.log_group_name)
+pulumi.export("djangoSecretArn", app_iam.django_secret_arn)
+pulumi.export("mailDkimRecords", [{"name": n, "value": v} for n, v in mail.dkim_records])
+
 # ---- detection and alerting (AV-1, LOG-1, MON-1, MON-2, AVL-1): alert topic, GuardDuty, CloudTrail,
 # alarms, the availability canary and the dashboard. `monitored` lists what exists to watch: when the
 # ECS service is declared, add cluster_name= and service_name= to it (alarms and dashboard follow).
@@ -282,6 +395,8 @@ monitored = Monitored(
     target_group_arn_suffix=edge.target_group_arn_suffix,
     web_acl_name=waf.name,
     db_instance_identifier=database.identifier,
+    cluster_name=app_service.cluster_name,
+    service_name=app_service.service_name,
 )
 alarms = Alarms(
     "alarms",

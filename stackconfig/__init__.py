@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from . import core, data, detection, edge, log_archive, network
+from . import app, core, data, detection, edge, log_archive, network
 from .reader import ConfigError, Reader
 
 __all__ = ["ConfigError", "StackConfig", "load", "load_reader"]
@@ -24,6 +24,7 @@ class StackConfig:
     log_archive: log_archive.LogArchiveConfig
     data: data.DataConfig
     detection: detection.DetectionConfig
+    app: app.AppConfig
 
 
 def load_reader(values: Mapping[str, str | None], *, project: str, stack: str) -> tuple[StackConfig, Reader]:
@@ -36,6 +37,7 @@ def load_reader(values: Mapping[str, str | None], *, project: str, stack: str) -
         log_archive=log_archive.load(r),
         data=data.load(r),
         detection=detection.load(r),
+        app=app.load(r),
     )
     r.finish()
     return cfg, r

@@ -526,4 +526,10 @@ SPECIAL: dict[str, Handler] = {
     "aws:rds/instance:Instance": _rds_instance,
     "aws:backup/vault:Vault": _backup_vault,
     "aws:backup/plan:Plan": _backup_plan,
+    "aws:ecr/repository:Repository": _ecr_repository,
+    "docker-build:index:Image": _docker_image,
+    "aws:ecs/taskDefinition:TaskDefinition": _ecs_task_definition,
+    "aws:ecs/service:Service": _ecs_service,
+    "aws:sesv2/emailIdentity:EmailIdentity": _ses_identity,
+    "aws:sesv2/configurationSet:ConfigurationSet": _ses_configuration_set,
 }

@@ -1,0 +1,296 @@
+"""IAM roles of the app's ECS tasks: least privilege, no wildcard actions (SQL-3, CMD-1, ENC-1).
+
+ECS gives every container of a task the task's one task role (there are no per-container
+roles), so the web container would hold whatever the migration needs if both shared a
+role. The work is therefore split by what it needs, into two task definitions
+(components/app_service.py) with four roles:
+
+* ``execution`` (the service's task, used by ECS itself): pull this repository's image
+  (``ecr:GetAuthorizationToken`` is the one ``"*"``: it has no resource type), write to the
+  app log group, read the secrets the task injects (owner and web role, Django key) and
+  decrypt them with the database key through Secrets Manager.
+* ``task`` (the service's ``migrate`` and ``web`` containers): the media bucket's objects
+  (get/put/delete/abort uploads, read object tags for the malware scan result), list the
+  bucket, the media key through S3 only, SES sending only from the configured identity and
+  address (``ses:FromAddress``); with ECS Exec on (``kakoi:ecsExec``, off by default) the
+  four ``ssmmessages`` channel actions, which have no resource type. No secret at all.
+* ``db-provision-execution`` (the one-off ``db-provision`` task, used by ECS): pull the
+  image, write logs, read the RDS-managed master secret and the Django key, decrypt them.
+* ``db-provision`` (the one-off task: ``ensure_db_roles``, then the migrations): read and
+  write the owner and web role secrets (an existing password is kept unless ``--rotate``),
+  the database key through Secrets Manager for those two secrets only.
+
+So the long-running service never sees the master password and cannot write any secret;
+the task that can do both runs only when an operator starts it (first deploy, rotation,
+docs/runbooks/deploy.md). Every role trusts ``ecs-tasks.amazonaws.com`` for this account's
+ECS resources only (``aws:SourceAccount``, ``aws:SourceArn``: confused-deputy protection,
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html).
+
+KMS conditions: Secrets Manager calls KMS with the encryption context ``SecretARN``, so
+decrypting through Secrets Manager is limited to the named secrets
+(https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html);
+writing a secret value needs ``kms:GenerateDataKey`` and ``kms:Decrypt``.
+
+The app's one credential that is not a database role also lives here: the Django signing
+key secret (``<project>/<stack>/app/django-secret-key``, encrypted with the database key
+like the role secrets), declared empty so that no value passes through config or state.
+The operator writes it once (docs/runbooks/deploy.md); ECS injects it as
+``DJANGO_SECRET_KEY`` into every container.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+CONTROLS: dict[str, str] = {
+    "SQL-3": "the master secret and read/write access to the role secrets belong only to the one-off "
+    "db-provision task; the service's execution role reads only the secrets it injects, its task role none",
+    "CMD-1": "task roles hold only named actions on named resources (no wildcard actions, '*' only where an action has no resource type)",
+    "ENC-1": "the app decrypts media only through S3 and secrets only through Secrets Manager (kms:ViaService)",
+}
+
+Statement = dict[str, Any]
+
+ECR_PULL = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
+LOG_WRITE = ["logs:CreateLogStream", "logs:PutLogEvents"]
+MEDIA_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:GetObjectTagging"]
+SES_SEND = ["ses:SendEmail", "ses:SendRawEmail"]
+#: ECS Exec: the SSM agent's channels (no resource type, so "*")
+#: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html
+ECS_EXEC = [
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+]
+
+
+def document(*statements: Statement) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, separators=(",", ":"), sort_keys=True)
+
+
+def trust_policy(partition: str, region: str, account: str) -> str:
+    return document(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account},
+                "ArnLike": {"aws:SourceArn": f"arn:{partition}:ecs:{region}:{account}:*"},
+            },
+        }
+    )
+
+
+def execution_statements(repo_arn: str, log_group_arn: str, secret_arns: Sequence[str], key_arn: str, region: str) -> list[Statement]:
+    """What ECS needs to start a task: pull the image, ship logs, inject `secret_arns`."""
+    return [
+        {"Sid": "EcrAuthToken", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+        {"Sid": "PullAppImage", "Effect": "Allow", "Action": ECR_PULL, "Resource": repo_arn},
+        {"Sid": "WriteAppLogs", "Effect": "Allow", "Action": LOG_WRITE, "Resource": [log_group_arn, f"{log_group_arn}:log-stream:*"]},
+        {"Sid": "ReadInjectedSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": list(secret_arns)},
+        {
+            "Sid": "DecryptInjectedSecrets",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": key_arn,
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
+                    "kms:EncryptionContext:SecretARN": list(secret_arns),
+                }
+            },
+        },
+    ]
+
+
+def task_statements(
+    *,
+    bucket_arn: str,
+    media_key_arn: str,
+    identity_arn: str,
+    configuration_set_arn: str,
+    from_address: str,
+    region: str,
+    ecs_exec: bool,
+) -> list[Statement]:
+    """What the app does at run time: media objects, the media key through S3, mail from one address."""
+    statements: list[Statement] = [
+        {"Sid": "MediaObjects", "Effect": "Allow", "Action": MEDIA_OBJECT_ACTIONS, "Resource": f"{bucket_arn}/*"},
+        {"Sid": "MediaBucketList", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn},
+        {
+            "Sid": "MediaKeyThroughS3",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": media_key_arn,
+            "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+        },
+        {
+            # SES v2 SendEmail authorizes the identity and the configuration set the message uses
+            # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsimpleemailservice-v2.html
+            "Sid": "SendMailFromAppAddress",
+            "Effect": "Allow",
+            "Action": SES_SEND,
+            "Resource": [identity_arn, configuration_set_arn],
+            "Condition": {"StringEquals": {"ses:FromAddress": from_address}},
+        },
+    ]
+    if ecs_exec:
+        statements.append({"Sid": "EcsExecChannels", "Effect": "Allow", "Action": ECS_EXEC, "Resource": "*"})
+    return statements
+
+
+def db_provision_statements(role_secret_arns: Sequence[str], key_arn: str, region: str) -> list[Statement]:
+    """What `ensure_db_roles` needs besides the database: read and write the two role secrets."""
+    return [
+        # read: ensure_db_roles keeps a password that is already stored (no rotation unless asked)
+        {
+            "Sid": "ReadWriteRoleSecrets",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"],
+            "Resource": list(role_secret_arns),
+        },
+        {
+            "Sid": "EncryptRoleSecrets",
+            "Effect": "Allow",
+            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+            "Resource": key_arn,
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
+                    "kms:EncryptionContext:SecretARN": list(role_secret_arns),
+                }
+            },
+        },
+    ]
+
+
+@dataclass(frozen=True)
+class AppIamArgs:
+    name_prefix: str
+    #: `<project>/<stack>/app`: the Django key secret is `<secret_prefix>/django-secret-key`
+    secret_prefix: str
+    account_id: pulumi.Input[str]
+    partition: pulumi.Input[str]
+    region: str
+    repository_arn: pulumi.Input[str]
+    #: the app's log group (created by components.app_service under this name)
+    log_group_name: str
+    #: database key: encrypts the master and role secrets
+    database_key_arn: pulumi.Input[str]
+    master_secret_arn: pulumi.Input[str]
+    owner_secret_arn: pulumi.Input[str]
+    web_secret_arn: pulumi.Input[str]
+    media_bucket_arn: pulumi.Input[str]
+    media_key_arn: pulumi.Input[str]
+    mail_identity_arn: pulumi.Input[str]
+    mail_configuration_set_arn: pulumi.Input[str]
+    mail_from: str
+    ecs_exec: bool
+
+
+class AppIam(pulumi.ComponentResource):
+    execution_role: aws.iam.Role
+    task_role: aws.iam.Role
+    db_provision_execution_role: aws.iam.Role
+    db_provision_task_role: aws.iam.Role
+    django_secret: aws.secretsmanager.Secret
+
+    def __init__(self, name: str, args: AppIamArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kakoi:app_iam:AppIam", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        acct = pulumi.Output.from_input(args.account_id)
+        part = pulumi.Output.from_input(args.partition)
+        trust = pulumi.Output.all(part, acct).apply(lambda v: trust_policy(v[0], args.region, v[1]))
+        log_group_arn = pulumi.Output.all(part, acct).apply(
+            lambda v: f"arn:{v[0]}:logs:{args.region}:{v[1]}:log-group:{args.log_group_name}"
+        )
+
+        self.django_secret = aws.secretsmanager.Secret(
+            f"{name}-django-secret-key",
+            name=f"{args.secret_prefix}/django-secret-key",
+            description="Django SECRET_KEY of the app (signing); value written by the operator, never by Pulumi",
+            kms_key_id=args.database_key_arn,
+            recovery_window_in_days=30,
+            opts=child,
+        )
+        django_arn = self.django_secret.arn
+        #: the inline policy of each role: tasks must not start before theirs are attached
+        self.policies: dict[str, aws.iam.RolePolicy] = {}
+
+        def role(suffix: str, description: str, policy: pulumi.Output[str]) -> aws.iam.Role:
+            r = aws.iam.Role(
+                f"{name}-{suffix}",
+                name=f"{args.name_prefix}-app-{suffix}",
+                description=description,
+                assume_role_policy=trust,
+                max_session_duration=3600,
+                opts=child,
+            )
+            self.policies[suffix] = aws.iam.RolePolicy(
+                f"{name}-{suffix}", role=r.id, name=f"{args.name_prefix}-app-{suffix}", policy=policy, opts=child
+            )
+            return r
+
+        self.execution_role = role(
+            "execution",
+            "ECS: start the app service's tasks (image, logs, owner and web secrets)",
+            pulumi.Output.all(
+                args.repository_arn, log_group_arn, args.owner_secret_arn, args.web_secret_arn, django_arn, args.database_key_arn
+            ).apply(lambda v: document(*execution_statements(v[0], v[1], [v[2], v[3], v[4]], v[5], args.region))),
+        )
+        self.task_role = role(
+            "task",
+            "The app service's containers (migrate, web): media, media key through S3, SES from one address",
+            pulumi.Output.all(args.media_bucket_arn, args.media_key_arn, args.mail_identity_arn, args.mail_configuration_set_arn).apply(
+                lambda v: document(
+                    *task_statements(
+                        bucket_arn=v[0],
+                        media_key_arn=v[1],
+                        identity_arn=v[2],
+                        configuration_set_arn=v[3],
+                        from_address=args.mail_from,
+                        region=args.region,
+                        ecs_exec=args.ecs_exec,
+                    )
+                )
+            ),
+        )
+        self.db_provision_execution_role = role(
+            "db-provision-execution",
+            "ECS: start the one-off db-provision task (image, logs, the master secret, the Django key)",
+            pulumi.Output.all(args.repository_arn, log_group_arn, args.master_secret_arn, django_arn, args.database_key_arn).apply(
+                lambda v: document(*execution_statements(v[0], v[1], [v[2], v[3]], v[4], args.region))
+            ),
+        )
+        self.db_provision_task_role = role(
+            "db-provision",
+            "The one-off db-provision task (ensure_db_roles, migrate): read and write the owner and web role secrets",
+            pulumi.Output.all(args.owner_secret_arn, args.web_secret_arn, args.database_key_arn).apply(
+                lambda v: document(*db_provision_statements([v[0], v[1]], v[2], args.region))
+            ),
+        )
+
+        #: what the service's tasks need before they start
+        self.service_policies = [self.policies["execution"], self.policies["task"]]
+        self.django_secret_arn = django_arn
+        self.execution_role_arn = self.execution_role.arn
+        self.task_role_arn = self.task_role.arn
+        self.db_provision_execution_role_arn = self.db_provision_execution_role.arn
+        self.db_provision_task_role_arn = self.db_provision_task_role.arn
+        self.register_outputs(
+            {
+                "executionRoleArn": self.execution_role_arn,
+                "taskRoleArn": self.task_role_arn,
+                "dbProvisionExecutionRoleArn": self.db_provision_execution_role_arn,
+                "dbProvisionTaskRoleArn": self.db_provision_task_role_arn,
+                "djangoSecretArn": django_arn,
+            }
+        )

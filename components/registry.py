@@ -1,0 +1,244 @@
+"""The app's container registry and image (Security Hub ECR.1, ECR.2, ECR.3; ENC-1; REC-1).
+
+* **Repository** (``<prefix>/app``): scan on push (ECR.1), immutable tags (ECR.2), SSE-KMS
+  with this component's own customer-managed key (rotation on, from config), a lifecycle
+  policy (ECR.3), protected from ``pulumi destroy``: the images it holds are what the
+  service and its rollbacks run.
+* **Key**: none of the data tier's keys fits (each key policy names only its own service),
+  so the registry has its own. Key policy: the account root (delegates to IAM, see
+  components/kms.py), and use through ECR only, by principals of this account
+  (``kms:ViaService`` ``ecr.<region>.amazonaws.com``), grants only for AWS resources. ECR
+  creates the grants it needs when the repository is created, and pulls decrypt through
+  them: the task execution role needs no KMS permission to pull.
+  https://docs.aws.amazon.com/AmazonECR/latest/userguide/encryption-at-rest.html
+* **Image**: pulumi-docker-build builds ``app/Dockerfile`` (context ``app/``) for
+  ``kakoi:appPlatform`` (``linux/arm64`` by default: Graviton Fargate) and pushes it with
+  credentials from ``aws.ecr.get_authorization_token_output``. Tags are immutable, so each
+  build needs a tag never used before: ``build-<arch>-<hash>``, the hash being a SHA-256
+  of the platform, the Dockerfile and every file of the build context that
+  ``app/.dockerignore`` lets through. Unchanged sources give the same tag (and docker-build sees nothing to do);
+  changed sources a new one. The service refers to the image by digest
+  (``<repo>@sha256:...``), never by tag. ``kakoi:appImageDigest`` pins an image already in
+  the repository instead of building (manual rollback, docs/runbooks/deploy.md).
+  No build on preview (previews need no Docker engine); no registry cache (a cache tag
+  would have to be overwritten, which immutable tags refuse).
+* **Lifecycle**: keep the newest ``kakoi:ecrKeepImages`` ``build-`` images, expire older
+  ones. There is no rule on untagged images on purpose: the per-platform manifest and the
+  attestation manifest of a pushed image index are untagged, and an age rule on untagged
+  images could expire them under an index the service still runs.
+  https://docs.aws.amazon.com/AmazonECR/latest/userguide/lifecycle_policy_examples.html
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_docker_build as docker_build
+
+from components import kms
+
+CONTROLS: dict[str, str] = {
+    "ENC-1": "the image repository is encrypted with its own customer-managed KMS key (rotation on)",
+    "REC-1": "images are immutable and referenced by digest; the newest N are kept, so any recent release can be redeployed",
+    "BOF-2": "every pushed image is scanned for known vulnerabilities in its OS and language packages (scan on push)",
+}
+
+ROOT = Path(__file__).resolve().parent.parent
+#: build context and Dockerfile, relative to the project directory (where pulumi runs)
+CONTEXT = "app"
+DOCKERFILE = "app/Dockerfile"
+TAG_PREFIX = "build-"
+
+
+def _dockerignore(context: Path) -> list[str]:
+    path = context / ".dockerignore"
+    if not path.is_file():
+        return []
+    patterns = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            patterns.append(line.lstrip("/").rstrip("/"))
+    return patterns
+
+
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    """A .dockerignore pattern as a regex over slash-separated paths: `*` and `?` stay inside one
+    path segment, `**` spans any number of them (moby/patternmatcher semantics)."""
+    out = ""
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out += "(?:.*/)?"
+            i += 3
+            continue
+        if pattern.startswith("**", i):
+            out += ".*"
+            i += 2
+            continue
+        out += "[^/]*" if c == "*" else "[^/]" if c == "?" else re.escape(c)
+        i += 1
+    return re.compile(out)
+
+
+def _ignored(rel: str, patterns: list[str]) -> bool:
+    """Whether `rel` stays out of the build context: the last matching pattern wins, `!` re-includes,
+    and a pattern that matches a directory excludes everything below it. When in doubt a file counts
+    as sent: a needlessly new tag is harmless, a reused one would be refused by the immutable repo."""
+    parts = rel.split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    ignored = False
+    for pattern in patterns:
+        negate = pattern.startswith("!")
+        regex = _pattern_regex(pattern[1:] if negate else pattern)
+        if any(regex.fullmatch(p) for p in prefixes):
+            ignored = not negate
+    return ignored
+
+
+def context_hash(platform: str, context: Path | None = None, dockerfile: Path | None = None) -> str:
+    """SHA-256 over the platform, the Dockerfile and the (path, content) of every file the build
+    context sends. The Dockerfile counts even when .dockerignore leaves it out of the context
+    (app/.dockerignore does): it shapes the image all the same."""
+    context = context or ROOT / CONTEXT
+    dockerfile = dockerfile or context / "Dockerfile"
+    patterns = _dockerignore(context)
+    h = hashlib.sha256(platform.encode())
+    h.update(b"\0Dockerfile\0" + (dockerfile.read_bytes() if dockerfile.is_file() else b""))
+    for path in sorted(p for p in context.rglob("*") if p.is_file()):
+        rel = path.relative_to(context).as_posix()
+        if _ignored(rel, patterns):
+            continue
+        h.update(b"\0" + rel.encode() + b"\0")
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def image_tag(platform: str, context: Path | None = None) -> str:
+    """`build-<arch>-<first 20 hex of the context hash>`, e.g. `build-arm64-0f3a...`."""
+    arch = platform.split("/")[-1]
+    return f"{TAG_PREFIX}{arch}-{context_hash(platform, context)[:20]}"
+
+
+def lifecycle_policy(keep: int) -> str:
+    return json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "description": f"keep the newest {keep} builds (rollback targets), expire older ones",
+                    "selection": {
+                        "tagStatus": "tagged",
+                        "tagPrefixList": [TAG_PREFIX],
+                        "countType": "imageCountMoreThan",
+                        "countNumber": keep,
+                    },
+                    "action": {"type": "expire"},
+                }
+            ]
+        },
+        separators=(",", ":"),
+    )
+
+
+@dataclass(frozen=True)
+class RegistryArgs:
+    name_prefix: str
+    account_id: pulumi.Input[str]
+    partition: pulumi.Input[str]
+    region: str
+    key_rotation_days: int
+    #: `linux/arm64` or `linux/amd64`
+    platform: str
+    keep_images: int
+    #: "" to build app/; an image digest already in the repository to pin it
+    pinned_digest: str = ""
+
+
+class Registry(pulumi.ComponentResource):
+    key: aws.kms.Key
+    repository: aws.ecr.Repository
+    image: docker_build.Image | None
+
+    def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("kakoi:registry:Registry", name, None, opts)
+        keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
+        child = pulumi.ResourceOptions(parent=self)
+
+        key_policy = pulumi.Output.all(args.partition, args.account_id).apply(
+            lambda v: kms.policy_document(
+                kms.root_admin(v[0], v[1]),
+                *kms.via_services(v[1], "Ecr", [kms.service_endpoint("ecr", args.region)], grants=True),
+            )
+        )
+        self.key = aws.kms.Key(
+            f"{name}-key",
+            description=f"{args.name_prefix}: ECR repository of the app image",
+            key_usage="ENCRYPT_DECRYPT",
+            customer_master_key_spec="SYMMETRIC_DEFAULT",
+            enable_key_rotation=True,
+            rotation_period_in_days=args.key_rotation_days,
+            deletion_window_in_days=30,
+            policy=key_policy,
+            opts=keep,
+        )
+        aws.kms.Alias(f"{name}-key", name=f"alias/{args.name_prefix}/ecr", target_key_id=self.key.key_id, opts=child)
+
+        self.repository = aws.ecr.Repository(
+            f"{name}-app",
+            name=f"{args.name_prefix}/app",
+            image_tag_mutability="IMMUTABLE",
+            image_scanning_configuration={"scan_on_push": True},
+            encryption_configurations=[{"encryption_type": "KMS", "kms_key": self.key.arn}],
+            force_delete=False,
+            opts=keep,
+        )
+        self.lifecycle = aws.ecr.LifecyclePolicy(
+            f"{name}-app",
+            repository=self.repository.name,
+            policy=lifecycle_policy(args.keep_images),
+            opts=child,
+        )
+
+        self.repository_url = self.repository.repository_url
+        self.repository_arn = self.repository.arn
+        if args.pinned_digest:
+            self.image = None
+            self.tag = ""
+            self.digest: pulumi.Output[str] = pulumi.Output.from_input(args.pinned_digest)
+        else:
+            self.tag = image_tag(args.platform)
+            auth = aws.ecr.get_authorization_token_output(
+                registry_id=self.repository.registry_id, opts=pulumi.InvokeOutputOptions(parent=self)
+            )
+            # an explicit provider (rather than the engine's default one) so that the image has a provider
+            # reference like every other resource, in the offline render as in the real state
+            self.docker_provider = docker_build.Provider(f"{name}-docker-build", opts=child)
+            self.image = docker_build.Image(
+                f"{name}-app",
+                context={"location": CONTEXT},
+                dockerfile={"location": DOCKERFILE},
+                platforms=[docker_build.Platform(args.platform)],
+                tags=[self.repository.repository_url.apply(lambda url: f"{url}:{self.tag}")],
+                push=True,
+                build_on_preview=False,
+                registries=[
+                    {
+                        "address": self.repository.repository_url.apply(lambda url: url.split("/", 1)[0]),
+                        "username": auth.user_name,
+                        "password": pulumi.Output.secret(auth.password),
+                    }
+                ],
+                opts=pulumi.ResourceOptions(parent=self, provider=self.docker_provider, depends_on=[self.lifecycle]),
+            )
+            self.digest = self.image.digest
+        #: what task definitions reference: `<repository url>@sha256:...`
+        self.image_ref = pulumi.Output.all(self.repository.repository_url, self.digest).apply(lambda v: f"{v[0]}@{v[1]}")
+        self.register_outputs({"repositoryUrl": self.repository_url, "repositoryArn": self.repository_arn, "imageRef": self.image_ref})
