@@ -1,0 +1,53 @@
+"""Physical deletion of an account: rows, sessions, S3 objects, and a notice.
+
+Runs inside the request's transaction (tenant set). Rows are deleted with
+DELETE (cascading to the user's tenant-owned rows); the S3 purge and the notice
+are queued for after COMMIT, so a rollback loses nothing. When the last user of
+a company goes, the company and every tenant row go with it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from storage import s3
+from storage.purge import schedule_purge
+from tenancy.models import Company
+
+from accounts import notices
+from accounts.models import Role, User
+from accounts.sessions import end_user_sessions
+
+CONTROLS: dict[str, str] = {
+    "USR-2": "self-service and manager deletion delete the rows physically, end every session, purge the user's S3 prefix after commit and send a notice",
+    "CSRF-3": "a deletion sends a notice to the deleted account's registered address",
+}
+
+logger = logging.getLogger(__name__)
+
+
+class LastManagerError(Exception):
+    """The only manager of a company with other users cannot leave it without a manager."""
+
+
+def check_can_delete(user: User) -> None:
+    if user.role != Role.MANAGER:
+        return
+    others = User.objects.filter(company_id=user.company_id).exclude(pk=user.pk)
+    if others.exists() and not others.filter(role=Role.MANAGER).exists():
+        raise LastManagerError
+
+
+def delete_account(user: User, *, actor: User) -> None:
+    """Delete `user` (who is `actor` for self-service, or a member deleted by their manager)."""
+    check_can_delete(user)
+    company_id, user_id, email = user.company_id, user.pk, user.email
+    end_user_sessions(user)
+    user.delete()
+    if User.objects.filter(company_id=company_id).exists():
+        schedule_purge(s3.user_prefix(company_id, user_id))
+    else:
+        Company.objects.filter(pk=company_id).delete()
+        schedule_purge(s3.tenant_prefix(company_id))
+    notices.account_deleted(email, None if actor.pk == user_id else actor.email)
+    logger.info("account %s of company %s deleted by %s", user_id, company_id, "itself" if actor.pk == user_id else actor.pk)

@@ -1,0 +1,1 @@
+"""Account views: auth (public sign-in), account (own settings), members (manager)."""

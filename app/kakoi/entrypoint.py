@@ -1,0 +1,86 @@
+"""The container's entrypoint (`python -m kakoi.entrypoint <command>`), without any shell.
+
+  web (default)    gunicorn serving kakoi.wsgi, started in this process (no exec, no shell)
+  migrate          with DATABASE_MASTER_USER set (the db-provision task): ensure_db_roles, then
+                   migrate as kakoi_owner (`provision_db`; `migrate --rotate` rotates the role
+                   passwords); without it (the service's migrate container, connected as
+                   kakoi_owner): plain `migrate`
+  manage <cmd>     one of a short allow-list of management commands (purge_objects, check)
+
+The web command never migrates.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+CONTROLS: dict[str, str] = {
+    "CMD-1": "the entrypoint starts gunicorn and management commands in-process: no shell, no subprocess, no exec",
+    "SQL-3": "the web command never runs migrations; migrations run in a separate task as kakoi_owner",
+}
+
+USAGE = "usage: python -m kakoi.entrypoint [web | migrate [--rotate] | manage {purge_objects,check} ...]"
+MANAGE_ALLOWED = frozenset({"purge_objects", "check"})
+
+
+def _django() -> None:
+    import django
+
+    django.setup()
+
+
+def web() -> int:
+    from gunicorn.app.wsgiapp import WSGIApplication
+
+    sys.argv = ["gunicorn", "--config", "python:kakoi.gunicorn_conf", "kakoi.wsgi:application"]
+    WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
+    return 0
+
+
+def migrate(args: list[str]) -> int:
+    _django()
+    from core.dbroles import OWNER_ROLE
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if settings.KAKOI_DB_MASTER_USER:
+        call_command("provision_db", *args)
+        return 0
+    if args:
+        print("migrate takes options only in the db-provision task (DATABASE_MASTER_USER set)", file=sys.stderr)
+        return 2
+    if settings.DATABASES["default"]["USER"] != OWNER_ROLE:
+        print(f"refusing to migrate as {settings.DATABASES['default']['USER']!r}: migrations run as {OWNER_ROLE}", file=sys.stderr)
+        return 2
+    call_command("migrate", interactive=False)
+    return 0
+
+
+def manage(args: list[str]) -> int:
+    if not args or args[0] not in MANAGE_ALLOWED:
+        print(USAGE, file=sys.stderr)
+        return 2
+    _django()
+    from django.core.management import call_command
+
+    call_command(*args)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kakoi.settings.production")
+    command, rest = (args[0], args[1:]) if args else ("web", [])
+    if command == "web" and not rest:
+        return web()
+    if command == "migrate":
+        return migrate(rest)
+    if command == "manage":
+        return manage(rest)
+    print(USAGE, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Settings per environment: base (hardened defaults), local, test, production."""

@@ -1,0 +1,255 @@
+"""Settings shared by every environment: the hardened defaults.
+
+local.py, test.py and production.py start from here; production.py only adds
+what must come from the environment (and refuses to start without it). Every
+weakening for local development is in local.py, nowhere else.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+
+from kakoi.settings import env
+
+CONTROLS: dict[str, str] = {
+    "SES-1": "Django's database sessions: 32-character keys from a CSPRNG",
+    "SES-2": "the session ID travels only in the __Host-sessionid cookie (no URL sessions exist in Django)",
+    "SES-3": "session and CSRF cookies are Secure, __Host- prefixed (Path=/, no Domain)",
+    "SES-4": "LoginRequiredMiddleware: every view needs a session unless marked login_not_required",
+    "XSS-1": "Django templates with autoescape; Content-Security-Policy default-src 'self' via ContentSecurityPolicyMiddleware",
+    "XSS-3": "DEFAULT_CHARSET utf-8: every text response declares its charset",
+    "XSS-4": "session and CSRF cookies are HttpOnly",
+    "CSRF-1": "CsrfViewMiddleware on every unsafe method; state-changing views accept only POST",
+    "CSRF-2": "Origin/Referer checked against the request host behind the load balancer (SECURE_PROXY_SSL_HEADER, CSRF_TRUSTED_ORIGINS)",
+    "CJ-1": "X-Frame-Options DENY and CSP frame-ancestors 'none'",
+    "CJ-2": "login required by default; idle and absolute session timeouts",
+    "PWD-1": "Argon2 first in PASSWORD_HASHERS; password validators on",
+    "HDR-1": "HSTS, nosniff, Referrer-Policy, COOP and CSP are set by Django's middleware, not by hand",
+    "BOF-1": "pure-Python web stack on CPython; no ctypes or native code of our own",
+    "SQL-1": "all data access through the Django ORM; the few SQL statements (tenant setting, health, role DDL) are literals with bound parameters",
+    "CMD-2": "work that could tempt a shell goes through vetted libraries: boto3 (S3, SES, Secrets Manager), psycopg, pyotp, argon2-cffi",
+    "PATH-2": "no view reads server files: static assets are collected at build time and served by whitenoise from STATIC_ROOT only",
+}
+
+APP_DIR = Path(__file__).resolve().parents[2]
+
+DEBUG = False
+ALLOWED_HOSTS: list[str] = env.get_list("DJANGO_ALLOWED_HOSTS")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "core",
+    "tenancy",
+    "accounts",
+    "storage",
+    "media",
+]
+
+MIDDLEWARE = [
+    "core.middleware.HealthCheckMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.middleware.NoStoreMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tenancy.middleware.TenantTransactionMiddleware",
+    "accounts.middleware.SessionTimeoutMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "kakoi.urls"
+WSGI_APPLICATION = "kakoi.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [APP_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "autoescape": True,
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    }
+]
+
+# --- database ---------------------------------------------------------------------------------
+# The web process connects as kakoi_web (DML only, subject to RLS); migrations run as
+# kakoi_owner in a separate task (manage.py provision_db). See docs/database-roles.md.
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.postgresql",
+        "HOST": env.get("DATABASE_HOST", "127.0.0.1"),
+        "PORT": env.get_int("DATABASE_PORT", 5432),
+        "NAME": env.get("DATABASE_NAME", "kakoi"),
+        "USER": env.get("DATABASE_USER", "kakoi_web"),
+        "PASSWORD": env.get("DATABASE_PASSWORD"),
+        # The tenant middleware wraps the whole request in one transaction (ATOMIC_REQUESTS wraps only the view).
+        "ATOMIC_REQUESTS": False,
+        "CONN_MAX_AGE": env.get_int("DATABASE_CONN_MAX_AGE", 60),
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {
+            "sslmode": env.get("DATABASE_SSLMODE", "prefer"),
+            "application_name": "kakoi",
+            "options": "-c search_path=kakoi",
+        },
+    }
+}
+if env.get("DATABASE_SSLROOTCERT"):
+    DATABASES["default"]["OPTIONS"]["sslrootcert"] = env.get("DATABASE_SSLROOTCERT")
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Master credentials and role secrets: only the migration task has them (ensure_db_roles).
+KAKOI_DB_MASTER_USER = env.get("DATABASE_MASTER_USER")
+KAKOI_DB_MASTER_PASSWORD = env.get("DATABASE_MASTER_PASSWORD")
+KAKOI_DB_OWNER_SECRET_ARN = env.get("DB_OWNER_SECRET_ARN")
+KAKOI_DB_WEB_SECRET_ARN = env.get("DB_WEB_SECRET_ARN")
+
+# --- authentication ---------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["accounts.backends.EmailBackend"]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:home"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- sessions and cookies (SES-1..4, XSS-4) -----------------------------------------------------
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_NAME = "__Host-sessionid"
+SESSION_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_PATH = "/"
+SESSION_COOKIE_DOMAIN = None
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+KAKOI_SESSION_IDLE_SECONDS = env.get_int("KAKOI_SESSION_IDLE_SECONDS", 30 * 60)
+KAKOI_SESSION_ABSOLUTE_SECONDS = env.get_int("KAKOI_SESSION_ABSOLUTE_SECONDS", 8 * 60 * 60)
+# Idle timeout on the server side too: every request pushes the expiry forward by the idle time.
+SESSION_COOKIE_AGE = KAKOI_SESSION_IDLE_SECONDS
+SESSION_SAVE_EVERY_REQUEST = True
+
+CSRF_COOKIE_NAME = "__Host-csrftoken"
+CSRF_COOKIE_SECURE = True
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_PATH = "/"
+CSRF_COOKIE_DOMAIN = None
+CSRF_TRUSTED_ORIGINS: list[str] = env.get_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# --- transport and headers (HDR-1, CJ-1, XSS-1) ---------------------------------------------------
+# The load balancer terminates TLS and sets X-Forwarded-Proto (it overwrites any value the client sent).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+USE_X_FORWARDED_HOST = False
+SECURE_SSL_REDIRECT = True
+SECURE_HSTS_SECONDS = 31_536_000
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+DEFAULT_CHARSET = "utf-8"
+
+# --- static files (collected at image build time, served by whitenoise) ------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env.get("KAKOI_STATIC_ROOT", str(APP_DIR / "staticfiles")))
+STATICFILES_DIRS = [APP_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# --- email (CSRF-3) ----------------------------------------------------------------------------
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+DEFAULT_FROM_EMAIL = env.get("KAKOI_EMAIL_FROM", "kakoi@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_SUBJECT_PREFIX = "[kakoi] "
+
+# --- AWS ----------------------------------------------------------------------------------------
+AWS_REGION = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION", "ap-northeast-1")
+KAKOI_MEDIA_BUCKET = env.get("KAKOI_MEDIA_BUCKET")
+KAKOI_S3_ENDPOINT_URL = env.get("KAKOI_S3_ENDPOINT_URL")
+
+# --- recordings (media app) ---------------------------------------------------------------------
+# Largest upload, in bytes: a presigned POST is a single request, which S3 accepts up to 5 GB
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/upload-objects.html).
+MEDIA_MAX_UPLOAD_BYTES = env.get_int("KAKOI_MEDIA_MAX_UPLOAD_BYTES", 1024**3)
+if not 1 <= MEDIA_MAX_UPLOAD_BYTES <= 5 * 1000**3:
+    raise ImproperlyConfigured(
+        f"KAKOI_MEDIA_MAX_UPLOAD_BYTES must be between 1 and 5000000000 (S3's limit for one POST), got {MEDIA_MAX_UPLOAD_BYTES}."
+    )
+# AV-1: a recording is downloadable only once GuardDuty tagged it NO_THREATS_FOUND. Off only for local
+# runs without GuardDuty (production.py refuses to start with it off).
+MEDIA_REQUIRE_MALWARE_SCAN = env.get_bool("KAKOI_MEDIA_REQUIRE_MALWARE_SCAN", True)
+MEDIA_UPLOAD_FORM_SECONDS = 300  # life of a presigned POST
+MEDIA_DOWNLOAD_URL_SECONDS = 60  # life of a presigned GET
+MEDIA_MAX_PENDING_UPLOADS = 5  # unconfirmed uploads per user at a time
+
+# --- login protections --------------------------------------------------------------------------
+# Proxies in front of the app that append to X-Forwarded-For (the ALB: 1).
+KAKOI_TRUSTED_PROXY_COUNT = env.get_int("KAKOI_TRUSTED_PROXY_COUNT", 1)
+# The emailed one-time code: valid at most 10 minutes (capped in accounts.otp), 5 tries, 3 sends, 60 s apart.
+KAKOI_EMAIL_OTP_TTL_SECONDS = env.get_int("KAKOI_EMAIL_OTP_TTL_SECONDS", 600)
+KAKOI_EMAIL_OTP_MAX_ATTEMPTS = 5
+KAKOI_EMAIL_OTP_MAX_SENDS = 3
+KAKOI_EMAIL_OTP_RESEND_INTERVAL_SECONDS = 60
+KAKOI_INVITATION_TTL_SECONDS = env.get_int("KAKOI_INVITATION_TTL_SECONDS", 72 * 60 * 60)
+KAKOI_EMAIL_CHANGE_TTL_SECONDS = 60 * 60
+# (limit, window in seconds) per scope: login attempts per IP, failed logins per account,
+# second-factor attempts per IP and failures per account.
+KAKOI_THROTTLE = {
+    "login-ip": (30, 15 * 60),
+    "login-account": (5, 15 * 60),
+    "otp-ip": (30, 15 * 60),
+    "otp-account": (10, 15 * 60),
+}
+
+# --- misc ---------------------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+TIME_ZONE = "Asia/Tokyo"
+USE_I18N = False
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.get("KAKOI_LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,168 @@
+"""The container image definition (no Docker engine here: the Dockerfile is parsed and checked).
+
+CMD-1: no shell in the runtime image, exec-form entrypoint; BOF-2: base image pinned by digest,
+hashed binary-only dependencies; SQL-3: the web command never migrates; plus the read-only
+root filesystem properties (TMPDIR, no .pyc writes, static files collected at build time).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+APP = Path(__file__).resolve().parents[1]
+DOCKERFILE = APP / "Dockerfile"
+
+
+@dataclass
+class Stage:
+    name: str
+    base: str
+    instructions: list[tuple[str, str]] = field(default_factory=list)
+
+    def all(self, keyword: str) -> list[str]:
+        return [args for kw, args in self.instructions if kw == keyword]
+
+
+def parse() -> tuple[dict[str, str], list[Stage]]:
+    text = DOCKERFILE.read_text()
+    lines: list[str] = []
+    current = ""
+    for raw in text.splitlines():
+        if raw.lstrip().startswith("#") or not raw.strip():
+            continue
+        if raw.rstrip().endswith("\\"):
+            current += raw.rstrip()[:-1] + " "
+            continue
+        lines.append(current + raw.strip())
+        current = ""
+    args: dict[str, str] = {}
+    stages: list[Stage] = []
+    for line in lines:
+        keyword, _, rest = line.partition(" ")
+        keyword = keyword.upper()
+        if keyword == "ARG" and not stages:
+            name, _, value = rest.partition("=")
+            args[name] = value
+        elif keyword == "FROM":
+            match = re.match(r"(\S+)(?:\s+AS\s+(\S+))?", rest, re.IGNORECASE)
+            assert match
+            base = match.group(1)
+            for name, value in args.items():
+                base = base.replace("${" + name + "}", value)
+            stages.append(Stage(match.group(2) or str(len(stages)), base))
+        else:
+            stages[-1].instructions.append((keyword, rest.strip()))
+    return args, stages
+
+
+def exec_form(args: str) -> list[str]:
+    value = json.loads(args)
+    assert isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return value
+
+
+@pytest.fixture(scope="module")
+def stages() -> list[Stage]:
+    return parse()[1]
+
+
+@pytest.fixture(scope="module")
+def runtime(stages: list[Stage]) -> Stage:
+    return stages[-1]
+
+
+def test_bof2_base_image_is_pinned_by_digest(stages: list[Stage]):
+    """BOF-2: every stage starts from python:3.12-slim-bookworm pinned by a sha256 digest."""
+    assert len(stages) >= 2, "multi-stage"
+    for stage in stages:
+        assert re.fullmatch(r"python:3\.12-slim-bookworm@sha256:[0-9a-f]{64}", stage.base), stage.base
+
+
+def test_bof2_dependencies_are_installed_from_hashes_as_binary_wheels(stages: list[Stage]):
+    """BOF-2: pip installs the hashed lock file, binary wheels only (no compiler needed anywhere)."""
+    runs = [exec_form(run) for stage in stages for run in stage.all("RUN")]
+    installs = [run for run in runs if "pip" in run and "install" in run]
+    assert installs
+    for command in installs:
+        assert "--require-hashes" in command and "--only-binary=:all:" in command and "--no-deps" in command
+        assert "/build/requirements.txt" in command
+
+
+def test_cmd1_runtime_runs_as_a_non_root_user(runtime: Stage):
+    """CMD-1: the final USER is a numeric non-root uid:gid (ECS runs it as 10001:10001)."""
+    users = runtime.all("USER")
+    assert users and users[-1] == "10001:10001"
+
+
+def test_cmd1_every_run_entrypoint_and_cmd_is_exec_form_and_the_shell_is_removed(stages: list[Stage], runtime: Stage):
+    """CMD-1: no instruction goes through /bin/sh; the runtime image deletes its shells."""
+    for stage in stages:
+        for keyword, args in stage.instructions:
+            if keyword in {"RUN", "ENTRYPOINT", "CMD"}:
+                exec_form(args)
+    removed = {path for run in runtime.all("RUN") for path in exec_form(run)[1:] if exec_form(run)[0] == "rm"}
+    assert {"/bin/sh", "/bin/bash", "/usr/bin/sh", "/usr/bin/bash", "/bin/dash", "/usr/bin/dash"} <= removed
+    # Nothing after the removal needs a shell (exec form everywhere, checked above).
+
+
+def test_cmd1_runtime_has_no_build_tools_or_pip(stages: list[Stage], runtime: Stage):
+    """CMD-1/BOF-2: no compiler or package tooling is installed, and pip is removed from the runtime image."""
+    text = DOCKERFILE.read_text()
+    for tool in ("gcc", "build-essential", "apt-get install", "make ", "g++", "curl", "wget"):
+        assert tool not in text, tool
+    assert any(exec_form(run)[-2:] == ["--quiet", "pip"] and "uninstall" in exec_form(run) for run in runtime.all("RUN"))
+    assert any("--without-pip" in exec_form(run) for run in stages[0].all("RUN"))
+    # Only the virtualenv and the app are carried over from the build stage.
+    copies = runtime.all("COPY")
+    assert sorted(copies) == sorted(["--from=build /opt/venv /opt/venv", "--from=build /app /app"])
+
+
+def test_readonly_root_filesystem_properties(stages: list[Stage], runtime: Stage):
+    """The container can run with a read-only root filesystem: writes only to /tmp, no .pyc, static files pre-built."""
+    env = " ".join(runtime.all("ENV"))
+    for setting in ("PYTHONDONTWRITEBYTECODE=1", "TMPDIR=/tmp", "HOME=/tmp", "KAKOI_STATIC_ROOT=/app/staticfiles"):
+        assert setting in env, setting
+    build_runs = [exec_form(run) for run in stages[0].all("RUN")]
+    assert any("collectstatic" in run and "DJANGO_SETTINGS_MODULE=kakoi.settings.build" in run for run in build_runs)
+    assert any("compileall" in run for run in build_runs)
+    gunicorn_conf = (APP / "kakoi" / "gunicorn_conf.py").read_text()
+    assert 'worker_tmp_dir = "/tmp"' in gunicorn_conf and "control_socket_disable = True" in gunicorn_conf
+
+
+def test_sql3_web_command_never_migrates(runtime: Stage):
+    """SQL-3: the default command is `web` (gunicorn); migrations are a separate `migrate` argument."""
+    assert exec_form(runtime.all("ENTRYPOINT")[-1]) == ["/opt/venv/bin/python", "-m", "kakoi.entrypoint"]
+    assert exec_form(runtime.all("CMD")[-1]) == ["web"]
+    from kakoi import entrypoint
+
+    called: list[str] = []
+    entrypoint_web = entrypoint.web
+    try:
+        entrypoint.web = lambda: called.append("web") or 0  # type: ignore[assignment]
+        assert entrypoint.main([]) == 0 and called == ["web"]
+    finally:
+        entrypoint.web = entrypoint_web
+    source = (APP / "kakoi" / "entrypoint.py").read_text()
+    web_body = source.split("def web()", 1)[1].split("\ndef ", 1)[0]
+    assert "migrate" not in web_body and "call_command" not in web_body
+
+
+def test_sql3_entrypoint_refuses_unknown_commands_and_shell_like_management_commands():
+    """CMD-1: the `manage` passthrough allows only purge_objects and check (never dbshell or shell)."""
+    from kakoi import entrypoint
+
+    assert entrypoint.main(["manage", "dbshell"]) == 2
+    assert entrypoint.main(["manage", "shell"]) == 2
+    assert entrypoint.main(["bash"]) == 2
+    assert entrypoint.main(["web", "--reload"]) == 2
+
+
+def test_dockerignore_keeps_tests_and_local_artefacts_out_of_the_image():
+    """The build context leaves out tests, bytecode caches and a locally collected static tree."""
+    patterns = {line.strip() for line in (APP / ".dockerignore").read_text().splitlines() if line.strip() and not line.startswith("#")}
+    assert {"tests", "**/__pycache__", "staticfiles"} <= patterns
