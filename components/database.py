@@ -37,6 +37,7 @@ here, which hold no value in Pulumi.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -107,7 +108,7 @@ class DatabaseArgs:
     partition: pulumi.Input[str]
     region: str
     dr_region: str
-    subnet_ids: pulumi.Input[list[str]]
+    subnet_ids: Sequence[pulumi.Input[str]]
     security_group_ids: list[pulumi.Input[str]]
     kms_key_arn: pulumi.Input[str]
     logs_key_arn: pulumi.Input[str]
@@ -155,7 +156,7 @@ class Database(pulumi.ComponentResource):
             f"{name}-subnets",
             name=f"{args.name_prefix}-db",
             description="isolated subnets of the database (no route to the internet)",
-            subnet_ids=args.subnet_ids,
+            subnet_ids=list(args.subnet_ids),
             opts=child,
         )
         major = int(args.engine_version.split(".")[0])
