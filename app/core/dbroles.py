@@ -153,6 +153,25 @@ def _verify_attributes(conn: psycopg.Connection[Any], superuser: bool, actions: 
         actions.append(f"revoked membership of {WEB_ROLE} in {group}")
 
 
+def _grant_owner_to_master(conn: psycopg.Connection[Any]) -> bool:
+    """The master (RDS: not a superuser) needs the owner's rights to create its schema, grant on its
+    tables and set its default privileges. PostgreSQL 16 split membership into ADMIN/INHERIT/SET
+    (the creator of a role gets only ADMIN), so there both INHERIT and SET are checked and granted."""
+    if conn.info.server_version >= 160000:
+        row = conn.execute(
+            "SELECT pg_has_role(current_user, %s, 'USAGE') AND pg_has_role(current_user, %s, 'SET')", [OWNER_ROLE, OWNER_ROLE]
+        ).fetchone()
+        if row and row[0]:
+            return False
+        conn.execute(sql.SQL("GRANT {} TO CURRENT_USER WITH INHERIT TRUE, SET TRUE").format(sql.Identifier(OWNER_ROLE)))
+        return True
+    row = conn.execute("SELECT pg_has_role(current_user, %s, 'USAGE')", [OWNER_ROLE]).fetchone()
+    if row and row[0]:
+        return False
+    conn.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(OWNER_ROLE)))
+    return True
+
+
 def ensure_roles(conn: psycopg.Connection[Any], *, dbname: str, owner_password: str, web_password: str) -> RoleResult:
     """Create or update both roles, the schema and the grants. `conn`: master user, connected to `dbname`."""
     actions: list[str] = []
@@ -163,12 +182,8 @@ def ensure_roles(conn: psycopg.Connection[Any], *, dbname: str, owner_password: 
         _ensure_login_role(conn, WEB_ROLE, web_password, actions)
         _verify_attributes(conn, superuser, actions)
 
-        if not superuser:
-            member = conn.execute("SELECT pg_has_role(current_user, %s, 'MEMBER')", [OWNER_ROLE]).fetchone()
-            if not (member and member[0]):
-                # The master needs the owner's rights to create its schema and set its default privileges.
-                conn.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(owner))
-                actions.append(f"granted {OWNER_ROLE} to the master user")
+        if not superuser and _grant_owner_to_master(conn):
+            actions.append(f"granted {OWNER_ROLE} to the master user")
 
         # Database: only the two roles (and the master, its owner) may connect; nobody gets TEMP.
         conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(database))

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 
 import boto3
 import psycopg
@@ -213,3 +214,46 @@ def test_sql3_web_role_login_cannot_read_the_password_hashes(django_db_setup, ro
         pytest.raises(psycopg.errors.InsufficientPrivilege),
     ):
         conn.execute("SELECT rolpassword FROM pg_authid")
+
+
+@pytest.fixture
+def rds_like_master(django_db_setup, role_secrets: RoleSecrets):
+    """A master user like RDS's: LOGIN CREATEROLE, not a superuser, owner of its database."""
+    name, database = "kakoi_test_master", f"kakoi_test_master_{os.getpid()}"
+    with db_admin() as conn:
+        conn.execute("DROP DATABASE IF EXISTS " + database)
+        conn.execute("DROP ROLE IF EXISTS kakoi_test_master")
+        conn.execute("CREATE ROLE kakoi_test_master LOGIN CREATEROLE NOSUPERUSER")
+        conn.execute("CREATE DATABASE " + database + " OWNER kakoi_test_master")
+    admin = dbroles.Connection(
+        host=str(settings.DATABASES["default"]["HOST"]), port=int(settings.DATABASES["default"]["PORT"]), dbname=database, user=name
+    )
+    yield admin
+    with db_admin() as conn:
+        conn.execute("DROP DATABASE IF EXISTS " + database + " WITH (FORCE)")
+        conn.execute("REVOKE kakoi_owner FROM kakoi_test_master")
+        conn.execute("DROP ROLE kakoi_test_master")
+    # The run changed the roles' passwords: keep the suite's connection settings in step.
+    settings.DATABASES["default"]["PASSWORD"] = role_secrets.web_password
+
+
+def test_sql3_ensure_db_roles_works_for_a_master_that_is_not_superuser(rds_like_master, role_secrets: RoleSecrets):
+    """SQL-3: as on RDS (master = CREATEROLE, not superuser), ensure_db_roles creates the schema for the owner,
+    grants the web role DML and sets the default privileges."""
+    result = dbroles.provision(rds_like_master, secret_arns={})
+    role_secrets.owner_password, role_secrets.web_password = result.owner_password, result.web_password
+    assert any("granted kakoi_owner to the master user" in action for action in result.actions)
+    with psycopg.connect(
+        host=rds_like_master.host, port=rds_like_master.port, dbname=rds_like_master.dbname, user="postgres", autocommit=True
+    ) as conn:
+        assert conn.execute("SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'kakoi'").fetchone() == ("kakoi_owner",)
+        privileges = conn.execute(
+            "SELECT defaclobjtype, array_to_string(defaclacl, ',') FROM pg_default_acl WHERE defaclrole = 'kakoi_owner'::regrole"
+        ).fetchall()
+        assert ("r", "kakoi_web=arwd/kakoi_owner") in privileges
+        assert ("S", "kakoi_web=U/kakoi_owner") in privileges
+        assert conn.execute("SELECT has_database_privilege('kakoi_web', current_database(), 'TEMP')").fetchone() == (False,)
+    # Idempotent: a second run changes nothing that matters and does not fail.
+    again = dbroles.provision(rds_like_master, secret_arns={})
+    role_secrets.owner_password, role_secrets.web_password = again.owner_password, again.web_password
+    assert not any("granted" in action for action in again.actions)
