@@ -1,0 +1,231 @@
+"""The life of a recording: issue an upload form, confirm the upload, follow the malware scan, delete.
+
+All of it runs inside the request's transaction with the tenant set (RLS), and
+every lookup is by the request's user and tenant (views.py). Objects are
+removed from S3 through the durable purge queue (storage.purge), after COMMIT.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from dataclasses import dataclass
+from datetime import timedelta
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+from django.utils import timezone
+
+from accounts import notices
+from accounts.models import User
+from media import formats, objects
+from media.models import DISPLAY_NAME_MAX, Recording, Status
+from storage import s3 as storage_s3
+from storage.purge import schedule_purge
+
+CONTROLS: dict[str, str] = {
+    "PATH-3": "the object key is made by storage.s3.new_object_key (server-side UUIDs and secrets.token_hex); the client's "
+    "file name only becomes the display name, cleaned of control characters",
+    "AV-1": "a confirmed recording stays SCANNING until its version carries GuardDutyMalwareScanStatus=NO_THREATS_FOUND; "
+    "THREATS_FOUND deletes the object and the row and emails the uploader; with MEDIA_REQUIRE_MALWARE_SCAN off (local runs "
+    "only; production refuses it) it is READY at confirmation",
+    "PATH-1": "confirmation checks the stored object by HEAD (size, Content-Type) and a 64-byte ranged GET (magic number); "
+    "a mismatch is purged from S3 and its row deleted",
+    "USR-2": "deleting a recording deletes its row and purges every version of its object after COMMIT",
+}
+
+logger = logging.getLogger(__name__)
+
+UNTITLED = "Untitled recording"
+
+
+class UploadError(Exception):
+    """The request or the uploaded object is not acceptable; the message is shown to the user."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def clean_display_name(raw: str) -> str:
+    """A display name: NFC, no control/format characters, single spaces, at most DISPLAY_NAME_MAX characters."""
+    text = unicodedata.normalize("NFC", raw)
+    text = "".join(" " if unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"} else ch for ch in text)
+    text = " ".join(text.split())
+    return text[:DISPLAY_NAME_MAX].strip()
+
+
+def name_from_file_name(file_name: str) -> str:
+    """The default display name of an upload: the browser's file name without any directory part."""
+    base = file_name.replace("\\", "/").rsplit("/", 1)[-1]
+    return clean_display_name(base) or UNTITLED
+
+
+def validate_new_name(raw: str) -> str:
+    """A rename: the typed name must already be clean (nothing is silently changed)."""
+    if any(unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"} for ch in raw):
+        raise UploadError("The name cannot contain control characters.")
+    name = " ".join(unicodedata.normalize("NFC", raw).split())
+    if not name:
+        raise UploadError("The name cannot be empty.")
+    if len(name) > DISPLAY_NAME_MAX:
+        raise UploadError(f"The name can have at most {DISPLAY_NAME_MAX} characters.")
+    return name
+
+
+# --- issuing an upload form --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedUpload:
+    recording: Recording
+    form: objects.PresignedPost
+
+
+def _stale_before() -> timezone.datetime:
+    # A form expires after MEDIA_UPLOAD_FORM_SECONDS; an upload that started just before can still be
+    # arriving, so a pending row is abandoned only an hour after that.
+    return timezone.now() - timedelta(seconds=int(settings.MEDIA_UPLOAD_FORM_SECONDS) + 3600)
+
+
+def expire_abandoned(user: User) -> int:
+    """Delete the user's pending uploads that can no longer complete, and purge whatever reached S3."""
+    stale = list(Recording.objects.filter(owner=user, status=Status.PENDING, created_at__lt=_stale_before()))
+    for recording in stale:
+        _purge_object(recording)
+        recording.delete()
+    return len(stale)
+
+
+def issue_upload(user: User, *, file_name: str, content_type: str, size: int) -> IssuedUpload:
+    if not formats.is_allowed(content_type):
+        raise UploadError("This file type is not accepted. Upload audio or video (WAV, MP3, AAC, Ogg, FLAC, WebM, MP4/M4A, MOV, MKV).")
+    if size < 1:
+        raise UploadError("The file is empty.")
+    if size > settings.MEDIA_MAX_UPLOAD_BYTES:
+        raise UploadError(f"The file is too large: at most {settings.MEDIA_MAX_UPLOAD_BYTES} bytes.", status=413)
+    expire_abandoned(user)
+    pending = Recording.objects.filter(owner=user, status=Status.PENDING).count()
+    if pending >= settings.MEDIA_MAX_PENDING_UPLOADS:
+        raise UploadError("Too many uploads are in progress. Finish or wait for them first.", status=429)
+    key = storage_s3.new_object_key(user.company_id, user.pk)
+    recording = Recording.objects.create(
+        company_id=user.company_id,
+        owner=user,
+        object_key=key,
+        content_type=content_type,
+        size_bytes=size,
+        display_name=name_from_file_name(file_name),
+        status=Status.PENDING,
+    )
+    return IssuedUpload(recording=recording, form=objects.presign_upload(key, content_type, size))
+
+
+# --- confirming an upload ----------------------------------------------------------------------
+
+
+def _reject(recording: Recording, message: str) -> UploadError:
+    """The uploaded object is not what was announced: purge it, forget the row, tell the user."""
+    _purge_object(recording)
+    logger.info("upload %s rejected: %s", recording.pk, message)
+    recording.delete()
+    return UploadError(message, status=422)
+
+
+def confirm_upload(recording: Recording) -> Recording:
+    """Check the uploaded object; on success the recording becomes visible (SCANNING or READY)."""
+    if recording.status != Status.PENDING:
+        return recording
+    try:
+        found = objects.head(recording.object_key)
+    except (BotoCoreError, ClientError) as exc:
+        logger.warning("HEAD of upload %s failed: %s", recording.pk, exc)
+        raise UploadError("The upload could not be checked right now. Try again in a moment.", status=503) from exc
+    if found is None:
+        raise UploadError("The file has not arrived yet.", status=409)
+    if found.size != recording.size_bytes:
+        raise _reject(recording, f"The stored file has {found.size} bytes, not the {recording.size_bytes} announced. It was deleted.")
+    if found.content_type != recording.content_type:
+        raise _reject(recording, "The stored file's type does not match the announced type. It was deleted.")
+    try:
+        head = objects.first_bytes(recording.object_key, found.version_id)
+    except (BotoCoreError, ClientError) as exc:
+        logger.warning("ranged GET of upload %s failed: %s", recording.pk, exc)
+        raise UploadError("The upload could not be checked right now. Try again in a moment.", status=503) from exc
+    if not formats.matches(recording.content_type, head):
+        label = formats.ALLOWED[recording.content_type].label
+        raise _reject(recording, f"The file's content is not {label}. It was deleted.")
+    now = timezone.now()
+    recording.version_id = found.version_id
+    recording.confirmed_at = now
+    if settings.MEDIA_REQUIRE_MALWARE_SCAN:
+        recording.status = Status.SCANNING
+    else:
+        recording.status = Status.READY
+        recording.ready_at = now
+    recording.save(update_fields=["version_id", "confirmed_at", "status", "ready_at"])
+    if recording.status == Status.SCANNING:
+        refresh_scan(recording)
+    return recording
+
+
+# --- the malware scan --------------------------------------------------------------------------
+
+
+def refresh_scan(recording: Recording) -> Recording | None:
+    """Read the scan tag of a recording that is not READY; None when it was deleted (threat found)."""
+    if recording.status not in (Status.SCANNING, Status.NOT_SCANNED):
+        return recording
+    try:
+        result = objects.scan_result(recording.object_key, recording.version_id)
+    except (BotoCoreError, ClientError) as exc:
+        logger.warning("reading the scan tag of %s failed: %s", recording.pk, exc)
+        return recording
+    if not result:  # not scanned yet
+        return recording
+    if result == objects.NO_THREATS_FOUND:
+        recording.status, recording.scan_result, recording.ready_at = Status.READY, result, timezone.now()
+        recording.save(update_fields=["status", "scan_result", "ready_at"])
+        return recording
+    if result == objects.THREATS_FOUND:
+        owner = User.objects.filter(pk=recording.owner_id).only("email").first()
+        name = recording.display_name
+        logger.warning("malware found in recording %s of company %s: deleting it", recording.pk, recording.company_id)
+        _purge_object(recording)
+        recording.delete()
+        if owner is not None:
+            notices.send_after_commit(
+                owner.email,
+                "A recording you uploaded was removed",
+                f'The malware scan found a threat in the file you uploaded as "{name}". It was deleted and cannot be downloaded.\n'
+                "Please check the device it came from." + notices.FOOTER,
+            )
+        return None
+    if result in objects.SCAN_RESULTS:  # UNSUPPORTED, ACCESS_DENIED, FAILED: never downloadable, may be rescanned
+        if recording.scan_result != result or recording.status != Status.NOT_SCANNED:
+            recording.status, recording.scan_result = Status.NOT_SCANNED, result
+            recording.save(update_fields=["status", "scan_result"])
+        return recording
+    # a value GuardDuty does not document: fail closed (not downloadable), keep waiting
+    logger.error("unknown %s value %r on recording %s", objects.SCAN_TAG, result, recording.pk)
+    return recording
+
+
+# --- deletion ----------------------------------------------------------------------------------
+
+
+def _purge_object(recording: Recording) -> None:
+    schedule_purge(recording.object_key)
+
+
+def delete_recording(recording: Recording) -> None:
+    """Delete the row now and every version of its object after COMMIT (durably queued)."""
+    _purge_object(recording)
+    recording.delete()
+
+
+def download_url(recording: Recording) -> str:
+    return objects.presign_download(
+        recording.object_key, recording.version_id, display_name=recording.display_name, content_type=recording.content_type
+    )

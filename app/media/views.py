@@ -1,0 +1,232 @@
+"""The recordings pages and the upload API (JSON, same-origin, CSRF-protected).
+
+Every lookup goes through visible_recordings(request): the request's tenant
+(and RLS underneath), and the user's own recordings unless they are a manager.
+An ID from another company, another member's ID and an ID that does not exist
+all answer the same 404.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.csp import CSP
+from django.views.decorators.csp import csp_override
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.views.common import current_user, tenant_of
+from media import formats, objects, service
+from media.forms import DeleteRecordingForm, RenameForm, UploadRequest
+from media.models import Recording, Status
+
+CONTROLS: dict[str, str] = {
+    "AUTHZ-2": "recordings are looked up by the request's tenant and (for members) owner; other tenants' and other members' "
+    "IDs answer the same 404 as missing ones",
+    "CSRF-1": "upload-form requests, confirmations, renames and deletions are POST only, checked by CsrfViewMiddleware "
+    "(JSON calls send the token in X-CSRFToken)",
+    "XSS-1": "pages are server-rendered with autoescape; the upload script is a static file (no inline script); the "
+    "recordings page's CSP adds only the S3 origin to connect-src",
+    "XSS-3": "JSON answers are application/json; charset=utf-8",
+    "PATH-1": "no view accepts media bytes: uploads go to S3 with a presigned POST, downloads are redirects to a presigned GET",
+    "AV-1": "the download view answers 409 until the recording is READY (scan tag NO_THREATS_FOUND)",
+}
+
+JSON_TYPE = "application/json; charset=utf-8"
+MAX_JSON_BYTES = 4096
+PAGE_SIZE = 50
+MAX_SCAN_REFRESH = 20
+
+
+def _json(data: dict[str, Any], status: int = 200) -> JsonResponse:
+    return JsonResponse(data, status=status, content_type=JSON_TYPE)
+
+
+def _error(message: str, status: int) -> JsonResponse:
+    return _json({"error": message}, status=status)
+
+
+def upload_csp() -> dict[str, list[str]]:
+    """The site's CSP plus the S3 origin in connect-src (the page's script POSTs the file there)."""
+    policy: dict[str, Any] = {key: list(value) for key, value in settings.SECURE_CSP.items()}
+    policy["connect-src"] = [CSP.SELF, objects.configured_origin()]
+    return policy
+
+
+def with_upload_csp(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Apply upload_csp() (read from settings at request time) with Django's csp_override."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        return csp_override(upload_csp())(lambda _request: response)(request)
+
+    return wrapped
+
+
+def visible_recordings(request: HttpRequest) -> QuerySet[Recording]:
+    user = current_user(request)
+    recordings = Recording.objects.filter(company_id=tenant_of(request))
+    return recordings if user.is_manager else recordings.filter(owner=user)
+
+
+def _get_visible(request: HttpRequest, recording_id: uuid.UUID) -> Recording:
+    return get_object_or_404(visible_recordings(request).exclude(status=Status.PENDING), pk=recording_id)
+
+
+def _recording_json(recording: Recording) -> dict[str, Any]:
+    return {
+        "id": str(recording.pk),
+        "status": recording.status,
+        "status_label": recording.get_status_display(),
+        "downloadable": recording.is_downloadable,
+        "url": reverse("media:detail", args=[recording.pk]),
+    }
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+
+@with_upload_csp
+@require_GET
+def list_view(request: HttpRequest) -> HttpResponse:
+    visible = visible_recordings(request).exclude(status=Status.PENDING).select_related("owner")
+    for recording in visible.filter(status__in=[Status.SCANNING, Status.NOT_SCANNED]).order_by("-created_at")[:MAX_SCAN_REFRESH]:
+        service.refresh_scan(recording)
+    page = Paginator(visible.order_by("-created_at", "pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "allowed_types": " ".join(formats.ALLOWED),
+        "accept": ",".join(formats.ALLOWED),
+        "max_bytes": settings.MEDIA_MAX_UPLOAD_BYTES,
+        "show_owner": current_user(request).is_manager,
+    }
+    return render(request, "media/list.html", context)
+
+
+def _detail(request: HttpRequest, recording: Recording, rename: RenameForm, delete: DeleteRecordingForm, status: int = 200) -> HttpResponse:
+    context = {"recording": recording, "rename_form": rename, "delete_form": delete, "type": formats.ALLOWED.get(recording.content_type)}
+    return render(request, "media/detail.html", context, status=status)
+
+
+@require_GET
+def detail_view(request: HttpRequest, recording_id: uuid.UUID) -> HttpResponse:
+    recording = _get_visible(request, recording_id)
+    if service.refresh_scan(recording) is None:
+        messages.error(request, "That recording was removed: the malware scan found a threat.")
+        return redirect("media:list")
+    return _detail(request, recording, RenameForm(initial={"display_name": recording.display_name}), DeleteRecordingForm())
+
+
+@require_POST
+def rename_view(request: HttpRequest, recording_id: uuid.UUID) -> HttpResponse:
+    recording = _get_visible(request, recording_id)
+    form = RenameForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, recording, form, DeleteRecordingForm(), status=400)
+    name = form.cleaned_data["display_name"]
+    if name != recording.display_name:
+        recording.display_name = name
+        recording.save(update_fields=["display_name"])
+        messages.success(request, "The recording was renamed.")
+    return redirect("media:detail", recording_id=recording.pk)
+
+
+@require_POST
+def delete_view(request: HttpRequest, recording_id: uuid.UUID) -> HttpResponse:
+    recording = _get_visible(request, recording_id)
+    form = DeleteRecordingForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, recording, RenameForm(initial={"display_name": recording.display_name}), form, status=400)
+    name = recording.display_name
+    service.delete_recording(recording)
+    messages.success(request, f'"{name}" was deleted.')
+    return redirect("media:list")
+
+
+@require_GET
+def download_view(request: HttpRequest, recording_id: uuid.UUID) -> HttpResponse:
+    recording = _get_visible(request, recording_id)
+    if service.refresh_scan(recording) is None:
+        raise Http404
+    if not recording.is_downloadable:
+        context = {"recording": recording}
+        return render(request, "media/not_ready.html", context, status=409)
+    return HttpResponseRedirect(service.download_url(recording))
+
+
+# --- the upload API (JSON) ---------------------------------------------------------------------
+
+
+def _read_json(request: HttpRequest) -> Any:
+    if request.content_type != "application/json":
+        raise service.UploadError("Send application/json.", status=415)
+    if len(request.body) > MAX_JSON_BYTES:
+        raise service.UploadError("The request is too large.", status=413)
+    try:
+        return json.loads(request.body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise service.UploadError("The request is not valid JSON.") from None
+
+
+@require_POST
+def upload_form_view(request: HttpRequest) -> HttpResponse:
+    """Issue a presigned POST for one file: {"name", "type", "size"} -> {"id", "upload": {"url", "fields"}, ...}."""
+    try:
+        form = UploadRequest.from_json(_read_json(request))
+        if not form.is_valid():
+            first = next(iter(form.errors.values()))[0]
+            raise service.UploadError(str(first))
+        issued = service.issue_upload(
+            current_user(request),
+            file_name=form.cleaned_data["name"],
+            content_type=form.cleaned_data["type"],
+            size=form.cleaned_data["size"],
+        )
+    except service.UploadError as exc:
+        return _error(exc.message, exc.status)
+    recording = issued.recording
+    return _json(
+        {
+            "id": str(recording.pk),
+            "upload": {"url": issued.form.url, "fields": issued.form.fields},
+            "confirm_url": reverse("media:confirm", args=[recording.pk]),
+            "expires_in": int(settings.MEDIA_UPLOAD_FORM_SECONDS),
+        },
+        status=201,
+    )
+
+
+@require_POST
+def confirm_view(request: HttpRequest, recording_id: uuid.UUID) -> HttpResponse:
+    """The browser says its upload finished: check the object before the recording appears."""
+    user = current_user(request)
+    recording = visible_recordings(request).filter(owner=user).select_for_update().filter(pk=recording_id).first()
+    if recording is None:
+        return _error("No such upload.", 404)
+    try:
+        recording = service.confirm_upload(recording)
+    except service.UploadError as exc:
+        return _error(exc.message, exc.status)
+    return _json(_recording_json(recording))
+
+
+@require_GET
+def status_view(request: HttpRequest, recording_id: uuid.UUID) -> HttpResponse:
+    """The scan state of a recording, polled by the list page while something is being scanned."""
+    recording = visible_recordings(request).exclude(status=Status.PENDING).filter(pk=recording_id).first()
+    if recording is None:
+        return _error("No such recording.", 404)
+    if service.refresh_scan(recording) is None:
+        return _json({"id": str(recording_id), "status": "removed", "status_label": "Removed: a threat was found", "downloadable": False})
+    return _json(_recording_json(recording))
