@@ -35,9 +35,10 @@ preview: venv ## offline render of STACK plus a readable tree of what would be c
 test: venv ## the whole test suite (infra, policies, app)
 	@$(PY) -m pytest
 
-lint: venv ## ruff (lint and format check)
+lint: venv ## ruff (lint and format check) and bandit on the app (CMD-1, SQL-2)
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/bandit -q -r app -x app/tests
 
 typecheck: venv ## pyright
 	@$(VENV)/bin/pyright

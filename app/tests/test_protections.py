@@ -15,6 +15,7 @@ from django.contrib.sessions.models import Session
 from django.db import connection
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
+from psycopg import sql
 from tenancy.db import tenant_context
 
 pytestmark = pytest.mark.django_db
@@ -165,7 +166,8 @@ def table_fingerprint(tenant: Tenant) -> dict[str, int]:
         for (table,) in cursor.fetchall():
             if table in {"django_session", "accounts_throttlecounter"}:
                 continue
-            cursor.execute(f"SELECT count(*), md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM {table} t")
+            query = sql.SQL("SELECT count(*), md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM {} t")
+            cursor.execute(query.format(sql.Identifier(table)))
             counts[table] = cursor.fetchone()
     return counts
 

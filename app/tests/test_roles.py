@@ -17,6 +17,7 @@ from core import dbroles
 from django.conf import settings
 from django.core.management import call_command
 from django.db import ProgrammingError, connection, transaction
+from psycopg import sql
 
 TENANT_TABLES = ["tenancy_company", "accounts_invitation", "accounts_loginchallenge", "accounts_usersession"]
 
@@ -221,16 +222,16 @@ def rds_like_master(django_db_setup, role_secrets: RoleSecrets):
     """A master user like RDS's: LOGIN CREATEROLE, not a superuser, owner of its database."""
     name, database = "kakoi_test_master", f"kakoi_test_master_{os.getpid()}"
     with db_admin() as conn:
-        conn.execute("DROP DATABASE IF EXISTS " + database)
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database)))
         conn.execute("DROP ROLE IF EXISTS kakoi_test_master")
         conn.execute("CREATE ROLE kakoi_test_master LOGIN CREATEROLE NOSUPERUSER")
-        conn.execute("CREATE DATABASE " + database + " OWNER kakoi_test_master")
+        conn.execute(sql.SQL("CREATE DATABASE {} OWNER kakoi_test_master").format(sql.Identifier(database)))
     admin = dbroles.Connection(
         host=str(settings.DATABASES["default"]["HOST"]), port=int(settings.DATABASES["default"]["PORT"]), dbname=database, user=name
     )
     yield admin
     with db_admin() as conn:
-        conn.execute("DROP DATABASE IF EXISTS " + database + " WITH (FORCE)")
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
         conn.execute("REVOKE kakoi_owner FROM kakoi_test_master")
         conn.execute("DROP ROLE kakoi_test_master")
     # The run changed the roles' passwords: keep the suite's connection settings in step.
