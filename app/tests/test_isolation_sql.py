@@ -14,6 +14,7 @@ from core import dbroles
 from django.conf import settings
 from django.db import DatabaseError, ProgrammingError, connection, transaction
 from django.utils import timezone
+from psycopg import sql
 from tenancy.db import TenantContextError, current_tenant, set_current_tenant, tenant_context
 from tenancy.models import Company
 
@@ -26,7 +27,7 @@ NOT_TENANT_SCOPED = {"accounts_user"}
 TENANT_COLUMN = {"tenancy_company": "id"}
 
 
-def fetch(sql_text: str, params: list | None = None) -> list[tuple]:
+def fetch(sql_text: str | sql.Composable, params: list | None = None) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql_text, params or [])
         return cursor.fetchall()
@@ -81,11 +82,11 @@ def test_iso1_no_tenant_set_means_no_rows(two_tenants):
     a, _ = two_tenants
     with tenant_context(a.company.pk):  # the rows are there ...
         for table in ("tenancy_company", "accounts_invitation", "accounts_loginchallenge", "accounts_usersession"):
-            assert fetch(f"SELECT count(*) FROM {table}") == [(1,)], table
+            assert fetch(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))) == [(1,)], table
     with transaction.atomic():  # ... and invisible without a tenant
         set_current_tenant(None)
         for table in tenant_tables():
-            assert fetch(f"SELECT count(*) FROM {table}") == [(0,)], table
+            assert fetch(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))) == [(0,)], table
         assert Company.objects.count() == 0
         assert Invitation.objects.count() == 0
 

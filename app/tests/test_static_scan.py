@@ -269,3 +269,42 @@ def test_controls_literals_cover_the_app_sheet_items():
         "CSRF-1", "CSRF-2", "CSRF-3", "HDR-1", "CJ-1", "CJ-2", "CJ-3", "BOF-1", "AUTHZ-1", "AUTHZ-2",
     }  # fmt: skip
     assert required <= claimed, sorted(required - claimed)
+
+
+def _built_sql_args(tree: ast.AST, sinks: set[str]) -> list[int]:
+    """Lines where a call to a SQL sink gets SQL built right there (f-string, %, + or .format)."""
+    lines = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        first = node.args[0]
+        built = isinstance(first, ast.JoinedStr) or (isinstance(first, ast.BinOp) and isinstance(first.op, (ast.Mod, ast.Add)))
+        built |= (
+            isinstance(first, ast.Call)
+            and isinstance(first.func, ast.Attribute)
+            and first.func.attr == "format"
+            and isinstance(first.func.value, ast.Constant)
+        )
+        if name in sinks and built:
+            lines.append(node.lineno)
+    return lines
+
+
+def test_sql2_no_sql_built_from_strings_anywhere_in_the_repository():
+    """SQL-2: outside the app too (its tests and their SQL helpers, the benchmarks, the tools), no SQL
+    handed to execute() or a test's SQL helper is built from strings (f-string, %, + or str.format)."""
+    repo = APP.parent
+    sources = [p for d in ("app/tests", "bench", "tools", "tests") for p in sorted((repo / d).rglob("*.py"))]
+    assert len(sources) > 10
+    sinks = SQL_SINK_METHODS | SQL_SINK_CALLABLES | {"fetch", "query", "fetchone", "fetchall"}
+    findings = [f"{p.relative_to(repo)}:{line}" for p in sources for line in _built_sql_args(ast.parse(p.read_text()), sinks)]
+    assert findings == [], findings
+
+
+def test_sql2_repository_check_catches_built_sql():
+    sinks = {"execute", "fetch"}
+    for bad in ("c.execute(f'SELECT {x}')", "fetch('SELECT ' + t)", "c.execute('SELECT %s' % t)", "c.execute('SELECT {}'.format(t))"):
+        assert _built_sql_args(ast.parse(bad), sinks) == [1], bad
+    assert _built_sql_args(ast.parse("c.execute('SELECT %s', [t])"), sinks) == []
