@@ -27,7 +27,8 @@ def _label(r: Res) -> str:
         extra = f" [{r.region}]"
     if r.protect:
         extra += " (protected)"
-    return f"{r.type.split(':')[-1]} {r.name}{extra}"
+    kind = f"provider {r.type.split(':')[-1]}" if r.type.startswith("pulumi:providers:") else r.type.split(":")[-1]
+    return f"{kind} {r.name}{extra}"
 
 
 def tree(view: StackView) -> list[str]:
@@ -60,7 +61,7 @@ def tree(view: StackView) -> list[str]:
 
 def summary(view: StackView) -> list[str]:
     by_type = collections.Counter(r.type for r in view if r.custom)
-    regions = collections.Counter(r.region for r in view if r.custom and r.type.startswith("aws:"))
+    regions = collections.Counter(r.region or "global" for r in view if r.custom and r.type.startswith("aws:"))
     lines = [
         f"{sum(by_type.values())} resources of {len(by_type)} types; by region: "
         + ", ".join(f"{k} {v}" for k, v in sorted(regions.items()))
