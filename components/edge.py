@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.log_archive import PREFIX_ALB
+from components.log_archive import PREFIX_ALB, PREFIX_ALB_CONNECTIONS
 
 CONTROLS: dict[str, str] = {
     "ENC-1": "HTTPS listener on a TLS-1.3-only ELB security policy",
@@ -98,7 +98,8 @@ class Edge(pulumi.ComponentResource):
             enable_waf_fail_open=False,
             idle_timeout=60,
             access_logs={"bucket": args.log_bucket, "prefix": PREFIX_ALB, "enabled": True},
-            connection_logs={"bucket": args.log_bucket, "prefix": f"{PREFIX_ALB}-connections", "enabled": True},
+            # the archive's bucket policy grants the ELB account exactly these two prefixes
+            connection_logs={"bucket": args.log_bucket, "prefix": PREFIX_ALB_CONNECTIONS, "enabled": True},
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(log_delivery_ready)),
         )
 

@@ -50,6 +50,8 @@ class LogArchiveArgs:
 
 #: key prefixes inside the archive, one per log source
 PREFIX_ALB = "alb"
+#: load balancer connection logs: the same ELB log delivery writes them, under their own prefix
+PREFIX_ALB_CONNECTIONS = "alb-connections"
 PREFIX_FLOW_LOGS = "vpc-flow-logs"
 PREFIX_CLOUDTRAIL = "cloudtrail"
 
@@ -180,11 +182,14 @@ class LogArchive(pulumi.ComponentResource):
             s3_policies.deny_insecure_transport(arn),
             {
                 # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html
+                # Connection logs need the same grant for their own prefix: ELB checks it when they are
+                # turned on and refuses the load balancer ("Access Denied for bucket") without it.
+                # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-connection-logging.html
                 "Sid": "AlbAccessLogDelivery",
                 "Effect": "Allow",
                 "Principal": {"AWS": elb_account_arn},
                 "Action": "s3:PutObject",
-                "Resource": f"{arn}/{PREFIX_ALB}/AWSLogs/{account}/*",
+                "Resource": [f"{arn}/{prefix}/AWSLogs/{account}/*" for prefix in (PREFIX_ALB, PREFIX_ALB_CONNECTIONS)],
             },
             {
                 # VPC flow logs and WAF logs use the log-delivery service

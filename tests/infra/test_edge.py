@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 
 import pytest
 
@@ -88,6 +89,24 @@ def test_log1_load_balancer_logs_go_to_the_archive(each_stack: StackView) -> Non
     # creation fails unless the bucket policy that lets the ELB account write exists first
     policy = next(r for r in each_stack.of_type("aws:s3/bucketPolicy:BucketPolicy") if r.inputs["bucket"] == archive)
     assert policy.urn in lb.dependencies
+
+
+def test_log1_archive_policy_admits_every_load_balancer_log_prefix(each_stack: StackView) -> None:
+    """LOG-1: the ELB account may write under the prefix of the access logs AND of the connection logs.
+
+    ELB checks write access to each enabled log destination when the load balancer is created or
+    changed; a prefix the bucket policy does not grant fails the deployment ("Access Denied for bucket").
+    """
+    [lb] = each_stack.of_type("aws:lb/loadBalancer:LoadBalancer")
+    archive = each_stack.one("aws:s3/bucket:Bucket", "logs-archive")
+    policy = next(r for r in each_stack.of_type("aws:s3/bucketPolicy:BucketPolicy") if r.inputs["bucket"] == archive.outputs["bucket"])
+    doc = json.loads(policy.inputs["policy"])
+    elb = next(s for s in doc["Statement"] if s["Sid"] == "AlbAccessLogDelivery")
+    granted = set(elb["Resource"] if isinstance(elb["Resource"], list) else [elb["Resource"]])
+    for key in ("accessLogs", "connectionLogs"):
+        logs = lb.inputs[key]
+        assert logs["enabled"] is True
+        assert f"{archive.outputs['arn']}/{logs['prefix']}/AWSLogs/123456789012/*" in granted, key
 
 
 def test_avl1_load_balancer_spans_every_public_subnet(each_stack: StackView) -> None:

@@ -82,7 +82,10 @@ def test_log1_alb_log_delivery_uses_the_regional_elb_account(prod: StackView) ->
     alb = next(s for s in policy["Statement"] if s["Sid"] == "AlbAccessLogDelivery")
     # ap-northeast-1's ELB account, as aws.elb.get_service_account returns it
     assert alb["Principal"] == {"AWS": "arn:aws:iam::582318560864:root"}
-    assert alb["Resource"].endswith("/alb/AWSLogs/123456789012/*")
+    assert [r.rsplit(":::", 1)[1].split("/", 1)[1] for r in alb["Resource"]] == [
+        "alb/AWSLogs/123456789012/*",
+        "alb-connections/AWSLogs/123456789012/*",
+    ]
 
 
 def test_log1_archive_access_is_itself_logged(each_stack: StackView) -> None:
