@@ -60,10 +60,16 @@ class BackupPlanArgs:
     vault_lock_mode: str
 
 
-def protect_recovery_points_policy(vault_arn: str) -> str:
+def protect_recovery_points_policy() -> str:
     """Nobody deletes a recovery point or shortens its retention by hand (BAK-2).
 
+    ``Resource`` is ``"*"`` (every recovery point in the vault the policy is attached to), not the
+    vault's ARN: these actions are authorized against the recovery point's ARN (for RDS, the
+    snapshot's ``arn:aws:rds:...:snapshot:awsbackup:...``), so a Deny on the vault ARN matches no
+    request and protects nothing. AWS's examples and the Config rule
+    backup-recovery-point-manual-deletion-disabled use ``"*"``.
     https://docs.aws.amazon.com/aws-backup/latest/devguide/create-a-vault-access-policy.html
+    https://docs.aws.amazon.com/config/latest/developerguide/backup-recovery-point-manual-deletion-disabled.html
     """
     return json.dumps(
         {
@@ -74,7 +80,7 @@ def protect_recovery_points_policy(vault_arn: str) -> str:
                     "Effect": "Deny",
                     "Principal": {"AWS": "*"},
                     "Action": ["backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"],
-                    "Resource": vault_arn,
+                    "Resource": "*",
                 }
             ],
         },
@@ -119,7 +125,7 @@ class BackupPlan(pulumi.ComponentResource):
             aws.backup.VaultPolicy(
                 f"{name}-{label}",
                 backup_vault_name=vault.name,
-                policy=vault.arn.apply(protect_recovery_points_policy),
+                policy=protect_recovery_points_policy(),
                 region=region,
                 opts=child,
             )

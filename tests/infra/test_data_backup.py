@@ -80,7 +80,10 @@ def test_bak2_selection_by_tag_with_service_role(each_stack: StackView) -> None:
 
 
 def test_bak2_vault_policies_deny_deleting_recovery_points(each_stack: StackView) -> None:
-    """BAK-2: nobody deletes a recovery point or shortens its lifecycle by hand, in either vault."""
+    """BAK-2: nobody deletes a recovery point or shortens its lifecycle by hand, in either vault.
+
+    The Deny covers Resource "*": DeleteRecoveryPoint is authorized against the recovery point's ARN,
+    so a statement scoped to the vault's ARN would match nothing and protect nothing."""
     policies = {p.name: p for p in each_stack.of_type("aws:backup/vaultPolicy:VaultPolicy")}
     for name, vault in (("backup-vault", "backup-vault"), ("backup-dr-vault", "backup-dr-vault")):
         v = each_stack.one(VAULT, vault)
@@ -90,7 +93,9 @@ def test_bak2_vault_policies_deny_deleting_recovery_points(each_stack: StackView
         (st,) = json.loads(p.inputs["policy"])["Statement"]
         assert st["Effect"] == "Deny"
         assert set(st["Action"]) == {"backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"}
-        assert st["Resource"] == v.outputs["arn"]
+        assert st["Resource"] == "*"
+        assert st["Principal"] == {"AWS": "*"}
+        assert "Condition" not in st
 
 
 def test_bak2_prod_vaults_are_locked_in_compliance_mode(prod: StackView, staging: StackView) -> None:
