@@ -86,6 +86,7 @@ network = Network(
         ipv6=cfg.network.ipv6,
     ),
     opts=opts,
+    flow_log_ready=[logs.archive_policy],
 )
 # the AWS-managed prefix list of S3, which the S3 gateway endpoint routes (the app's S3 egress rule)
 s3_prefix_list = aws.ec2.get_prefix_list_output(
@@ -161,6 +162,7 @@ waf = Waf(
         rate_limit=cfg.edge.waf_rate_limit,
     ),
     opts=opts,
+    log_delivery_ready=[logs.archive_policy],
 )
 
 # ---- data tier (BAK-1, BAK-2, BCP-1, ENC-1, REC-1, MNT-1, PATH-1, SQL-3): backups, database, media

@@ -47,6 +47,7 @@ components/endpoints.py.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -129,7 +130,15 @@ class Network(pulumi.ComponentResource):
     isolated_route_table_ids: list[pulumi.Output[str]]
     nat_gateway_ids: list[pulumi.Output[str]]
 
-    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        args: NetworkArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        flow_log_ready: Sequence[pulumi.Resource] = (),
+    ):
+        """`flow_log_ready`: what the flow log must wait for (the archive's bucket policy, see below)."""
         super().__init__("kakoi:network:Network", name, None, opts)
         if not 0 <= args.nat_gateways <= args.az_count:
             raise ValueError(f"nat_gateways ({args.nat_gateways}) must be between 0 and az_count ({args.az_count})")
@@ -273,6 +282,9 @@ class Network(pulumi.ComponentResource):
         # Hive-compatible partitions are off on purpose: they change the key layout to
         # `AWSLogs/aws-account-id=<id>/...`, which the archive's bucket policy (it lets the
         # log-delivery service write `<prefix>/AWSLogs/<account>/*` only) would refuse.
+        # The flow log waits for that bucket policy: created first, log delivery finds no policy
+        # and writes its own onto the bucket (racing the one Pulumi puts, which may then be lost).
+        # https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-and-resource-policy.html#AWS-logs-infrastructure-S3
         self.flow_log = aws.ec2.FlowLog(
             f"{name}-flow-log",
             vpc_id=vpc_id,
@@ -282,7 +294,7 @@ class Network(pulumi.ComponentResource):
             destination_options={"file_format": "parquet", "per_hour_partition": True, "hive_compatible_partitions": False},
             max_aggregation_interval=600,
             tags={"Name": f"{prefix}-flow-log"},
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(flow_log_ready)),
         )
 
         # ---- what callers use

@@ -10,6 +10,7 @@ Rule group names: https://docs.aws.amazon.com/waf/latest/developerguide/aws-mana
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -44,7 +45,15 @@ def _visibility(metric: str) -> aws.wafv2.WebAclVisibilityConfigArgsDict:
 
 
 class Waf(pulumi.ComponentResource):
-    def __init__(self, name: str, args: WafArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        args: WafArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        log_delivery_ready: Sequence[pulumi.Resource] = (),
+    ):
+        """`log_delivery_ready`: what the logging configuration must wait for (the log bucket's policy)."""
         super().__init__("kakoi:waf:Waf", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         rules: list[dict[str, object]] = [
@@ -78,12 +87,15 @@ class Waf(pulumi.ComponentResource):
             opts=child,
         )
         aws.wafv2.WebAclAssociation(name, resource_arn=args.load_balancer_arn, web_acl_arn=self.web_acl.arn, opts=child)
+        # Waits for the bucket's policy: without one in place, WAF's log delivery writes its own
+        # policy onto the bucket, racing (and possibly replacing) the one Pulumi declares.
+        # https://docs.aws.amazon.com/waf/latest/developerguide/logging-s3.html
         aws.wafv2.WebAclLoggingConfiguration(
             name,
             resource_arn=self.web_acl.arn,
             log_destination_configs=[args.log_bucket_arn],
             redacted_fields=[{"single_header": {"name": "cookie"}}, {"single_header": {"name": "authorization"}}],
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(log_delivery_ready)),
         )
         self.web_acl_arn = self.web_acl.arn
         self.register_outputs({"webAclArn": self.web_acl.arn, "webAclName": self.name})

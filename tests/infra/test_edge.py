@@ -149,6 +149,15 @@ def test_log1_waf_logs_to_the_archive_with_credentials_redacted(prod: StackView)
     assert redacted == {"cookie", "authorization"}
 
 
+def test_log1_waf_logging_waits_for_the_archive_policy(each_stack: StackView) -> None:
+    """LOG-1: WAF log delivery writes its own bucket policy when it finds none; the logging
+    configuration is created after the archive's declared policy so the two never race."""
+    [cfg] = each_stack.of_type("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration")
+    archive = each_stack.one("aws:s3/bucket:Bucket", "logs-archive")
+    policy = next(r for r in each_stack.of_type("aws:s3/bucketPolicy:BucketPolicy") if r.inputs["bucket"] == archive.outputs["bucket"])
+    assert policy.urn in cfg.dependencies
+
+
 def test_enc1_certificate_is_dns_validated_in_the_configured_zone(prod: StackView) -> None:
     [cert] = prod.of_type("aws:acm/certificate:Certificate")
     assert cert.inputs["domainName"] == "app.kakoi.example.com"

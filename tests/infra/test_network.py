@@ -185,6 +185,15 @@ def test_log1_flow_logs_capture_all_traffic_into_the_archive(each_stack: StackVi
     assert flow.inputs["destinationOptions"]["fileFormat"] == "parquet"
 
 
+def test_log1_flow_log_waits_for_the_archive_policy(each_stack: StackView) -> None:
+    """LOG-1: created before the archive's bucket policy, the flow log's delivery would find no policy
+    and write its own onto the bucket (racing the declared one); so the flow log depends on it."""
+    [flow] = each_stack.of_type("aws:ec2/flowLog:FlowLog")
+    archive = each_stack.one("aws:s3/bucket:Bucket", "logs-archive")
+    [policy] = [p for p in each_stack.of_type("aws:s3/bucketPolicy:BucketPolicy") if p.inputs.get("bucket") == nv.rid(archive)]
+    assert policy.urn in flow.dependencies
+
+
 def test_log1_archive_policy_admits_the_flow_log_key_layout(each_stack: StackView) -> None:
     """LOG-1: the archive's bucket policy lets log delivery write exactly where the flow log writes
     (Hive-compatible keys, `AWSLogs/aws-account-id=...`, would be refused, so they stay off)."""
