@@ -5,17 +5,18 @@ roles), so the web container would hold whatever the migration needs if both sha
 role. The work is therefore split by what it needs, into two task definitions
 (components/app_service.py) with four roles:
 
-* ``execution`` (the service's task, used by ECS itself): pull this repository's image
+* ``execution`` (the service's task, used by ECS itself): pull this repository's image and
+  GuardDuty's runtime agent (``aws-guardduty-agent-fargate``, AV-1)
   (``ecr:GetAuthorizationToken`` is the one ``"*"``: it has no resource type), write to the
   app log group, read the secrets the task injects (owner and web role, Django key) and
   decrypt them with the database key through Secrets Manager.
-* ``task`` (the service's ``migrate`` and ``web`` containers): the media bucket's objects
-  (get/put/delete/abort uploads, read object tags for the malware scan result), list the
-  bucket, the media key through S3 only, SES sending only from the configured identity and
+* ``task`` (the service's ``migrate`` and ``web`` containers): the media bucket's objects and
+  object versions (get/put/delete/abort uploads, read object tags for the malware scan result),
+  list the bucket and its versions (USR-2 purge), the media key through S3 only, SES sending only from the configured identity and
   address (``ses:FromAddress``); with ECS Exec on (``kakoi:ecsExec``, off by default) the
   four ``ssmmessages`` channel actions, which have no resource type. No secret at all.
 * ``db-provision-execution`` (the one-off ``db-provision`` task, used by ECS): pull the
-  image, write logs, read the RDS-managed master secret and the Django key, decrypt them.
+  image (and GuardDuty's agent), write logs, read the RDS-managed master secret and the Django key, decrypt them.
 * ``db-provision`` (the one-off task: ``ensure_db_roles``, then the migrations): read and
   write the owner and web role secrets (an existing password is kept unless ``--rotate``),
   the database key through Secrets Manager for those two secrets only.
@@ -59,7 +60,32 @@ Statement = dict[str, Any]
 
 ECR_PULL = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
 LOG_WRITE = ["logs:CreateLogStream", "logs:PutLogEvents"]
-MEDIA_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:GetObjectTagging"]
+#: the media bucket is versioned and the app works on object versions (app/media/objects.py,
+#: app/storage/s3.py): it reads and presigns GETs of the confirmed version (s3:GetObjectVersion),
+#: reads that version's GuardDuty scan tag (s3:GetObjectVersionTagging), and a physical deletion
+#: (USR-2) lists and deletes every version and delete marker (s3:ListBucketVersions,
+#: s3:DeleteObjectVersion). S3 authorizes a request that names a VersionId against the *Version
+#: action, so without these the scan gate, downloads and the purge fail with AccessDenied.
+#: https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html
+MEDIA_OBJECT_ACTIONS = [
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:AbortMultipartUpload",
+    "s3:GetObjectTagging",
+    "s3:GetObjectVersionTagging",
+]
+MEDIA_BUCKET_ACTIONS = ["s3:ListBucket", "s3:ListBucketVersions"]
+#: GuardDuty Runtime Monitoring (AV-1, components/guardduty.py ECS_FARGATE_AGENT_MANAGEMENT) adds its
+#: agent as a sidecar to every Fargate task, pulled with the task's execution role from a
+#: GuardDuty-owned repository of this name in the task's region (the owning account differs per
+#: region, hence "*" for the account). Without the pull permission the sidecar does not start and
+#: the task runs unmonitored.
+#: https://docs.aws.amazon.com/guardduty/latest/ug/ecs-runtime-agent-ecr-image-uri.html
+#: https://docs.aws.amazon.com/guardduty/latest/ug/prereq-runtime-monitoring-ecs-support.html
+GUARDDUTY_AGENT_REPOSITORY = "aws-guardduty-agent-fargate"
 SES_SEND = ["ses:SendEmail", "ses:SendRawEmail"]
 #: ECS Exec: the SSM agent's channels (no resource type, so "*")
 #: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html
@@ -89,11 +115,18 @@ def trust_policy(partition: str, region: str, account: str) -> str:
     )
 
 
-def execution_statements(repo_arn: str, log_group_arn: str, secret_arns: Sequence[str], key_arn: str, region: str) -> list[Statement]:
-    """What ECS needs to start a task: pull the image, ship logs, inject `secret_arns`."""
+def guardduty_agent_repository_arn(partition: str, region: str) -> str:
+    return f"arn:{partition}:ecr:{region}:*:repository/{GUARDDUTY_AGENT_REPOSITORY}"
+
+
+def execution_statements(
+    repo_arn: str, log_group_arn: str, secret_arns: Sequence[str], key_arn: str, region: str, partition: str
+) -> list[Statement]:
+    """What ECS needs to start a task: pull the image (and GuardDuty's agent), ship logs, inject `secret_arns`."""
     return [
         {"Sid": "EcrAuthToken", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
         {"Sid": "PullAppImage", "Effect": "Allow", "Action": ECR_PULL, "Resource": repo_arn},
+        {"Sid": "PullGuardDutyAgent", "Effect": "Allow", "Action": ECR_PULL, "Resource": guardduty_agent_repository_arn(partition, region)},
         {"Sid": "WriteAppLogs", "Effect": "Allow", "Action": LOG_WRITE, "Resource": [log_group_arn, f"{log_group_arn}:log-stream:*"]},
         {"Sid": "ReadInjectedSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": list(secret_arns)},
         {
@@ -124,7 +157,7 @@ def task_statements(
     """What the app does at run time: media objects, the media key through S3, mail from one address."""
     statements: list[Statement] = [
         {"Sid": "MediaObjects", "Effect": "Allow", "Action": MEDIA_OBJECT_ACTIONS, "Resource": f"{bucket_arn}/*"},
-        {"Sid": "MediaBucketList", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn},
+        {"Sid": "MediaBucketList", "Effect": "Allow", "Action": MEDIA_BUCKET_ACTIONS, "Resource": bucket_arn},
         {
             "Sid": "MediaKeyThroughS3",
             "Effect": "Allow",
@@ -243,8 +276,8 @@ class AppIam(pulumi.ComponentResource):
             "execution",
             "ECS: start the app service's tasks (image, logs, owner and web secrets)",
             pulumi.Output.all(
-                args.repository_arn, log_group_arn, args.owner_secret_arn, args.web_secret_arn, django_arn, args.database_key_arn
-            ).apply(lambda v: document(*execution_statements(v[0], v[1], [v[2], v[3], v[4]], v[5], args.region))),
+                args.repository_arn, log_group_arn, args.owner_secret_arn, args.web_secret_arn, django_arn, args.database_key_arn, part
+            ).apply(lambda v: document(*execution_statements(v[0], v[1], [v[2], v[3], v[4]], v[5], args.region, v[6]))),
         )
         self.task_role = role(
             "task",
@@ -266,8 +299,8 @@ class AppIam(pulumi.ComponentResource):
         self.db_provision_execution_role = role(
             "db-provision-execution",
             "ECS: start the one-off db-provision task (image, logs, the master secret, the Django key)",
-            pulumi.Output.all(args.repository_arn, log_group_arn, args.master_secret_arn, django_arn, args.database_key_arn).apply(
-                lambda v: document(*execution_statements(v[0], v[1], [v[2], v[3]], v[4], args.region))
+            pulumi.Output.all(args.repository_arn, log_group_arn, args.master_secret_arn, django_arn, args.database_key_arn, part).apply(
+                lambda v: document(*execution_statements(v[0], v[1], [v[2], v[3]], v[4], args.region, v[5]))
             ),
         )
         self.db_provision_task_role = role(

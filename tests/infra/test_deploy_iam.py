@@ -89,6 +89,8 @@ def test_cmd1_execution_roles_pull_only_this_repository_and_log_only_to_the_app_
     pull = dv.statement(statements, "PullAppImage")
     assert pull["Resource"] == repo
     assert sorted(pull["Action"]) == ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    # besides the app image, only GuardDuty's runtime agent (AV-1), from its own repository in this region
+    assert _resources_for(statements, "ecr:BatchGetImage") == {repo, "arn:aws:ecr:ap-northeast-1:*:repository/aws-guardduty-agent-fargate"}
     logs = dv.statement(statements, "WriteAppLogs")
     assert sorted(logs["Action"]) == ["logs:CreateLogStream", "logs:PutLogEvents"]
     assert logs["Resource"] == [group, f"{group}:log-stream:*"]
@@ -102,6 +104,22 @@ def test_cmd1_execution_roles_pull_only_this_repository_and_log_only_to_the_app_
         "secretsmanager:GetSecretValue",
         "kms:Decrypt",
     }
+
+
+@pytest.mark.parametrize("role", ("execution", "db-provision-execution"))
+def test_av1_execution_roles_pull_the_guardduty_runtime_agent(each_stack: StackView, role: str) -> None:
+    """AV-1: GuardDuty Runtime Monitoring (ECS_FARGATE_AGENT_MANAGEMENT) injects its agent sidecar into
+    every Fargate task and pulls it with the task's execution role from the GuardDuty-owned
+    `aws-guardduty-agent-fargate` repository of the region; without the grant the task runs unmonitored."""
+    features = {
+        f.inputs["name"]: [c["name"] for c in f.inputs.get("additionalConfigurations") or []]
+        for f in each_stack.of_type("aws:guardduty/detectorFeature:DetectorFeature")
+    }
+    assert "ECS_FARGATE_AGENT_MANAGEMENT" in features["RUNTIME_MONITORING"]
+    pull = dv.statement(dv.role_statements(each_stack, role), "PullGuardDutyAgent")
+    assert pull["Effect"] == "Allow"
+    assert sorted(pull["Action"]) == ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    assert pull["Resource"] == "arn:aws:ecr:ap-northeast-1:*:repository/aws-guardduty-agent-fargate"
 
 
 def test_sql3_service_execution_role_never_reads_the_master_secret(each_stack: StackView) -> None:
@@ -120,13 +138,30 @@ def test_cmd1_task_role_media_objects_and_media_key_through_s3_only(each_stack: 
     assert dv.statement(statements, "MediaBucketList") == {
         "Sid": "MediaBucketList",
         "Effect": "Allow",
-        "Action": "s3:ListBucket",
+        "Action": ["s3:ListBucket", "s3:ListBucketVersions"],
         "Resource": bucket,
     }
     key = dv.statement(statements, "MediaKeyThroughS3")
     assert key["Resource"] == _arn(each_stack, "aws:kms/key:Key", "keys-media")
     assert sorted(key["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert key["Condition"] == {"StringEquals": {"kms:ViaService": "s3.ap-northeast-1.amazonaws.com"}}
+
+
+def test_usr2_task_role_works_on_the_versions_the_app_pins_and_purges(each_stack: StackView) -> None:
+    """USR-2 / AV-1: the media bucket is versioned and the app names VersionIds: it reads and presigns the
+    confirmed version and its GuardDuty scan tag, and a physical deletion lists and deletes every version
+    and delete marker. S3 authorizes those requests against the *Version actions (AccessDenied without)."""
+    [versioning] = [
+        v
+        for v in each_stack.of_type("aws:s3/bucketVersioning:BucketVersioning")
+        if v.inputs["bucket"] == each_stack.one("aws:s3/bucket:Bucket", "media").outputs["bucket"]
+    ]
+    assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled"
+    statements = dv.role_statements(each_stack, "task")
+    bucket = each_stack.one("aws:s3/bucket:Bucket", "media").outputs["arn"]
+    for action in ("s3:GetObjectVersion", "s3:GetObjectVersionTagging", "s3:DeleteObjectVersion"):
+        assert _resources_for(statements, action) == {f"{bucket}/*"}, action
+    assert _resources_for(statements, "s3:ListBucketVersions") == {bucket}
 
 
 def test_cmd1_task_role_sends_mail_only_from_the_configured_identity_and_address(each_stack: StackView) -> None:
@@ -148,11 +183,15 @@ def test_sql3_service_task_role_has_no_secrets_manager_access(each_stack: StackV
     assert not {a for a in actions if a.startswith("secretsmanager:")}
     assert actions == {
         "s3:GetObject",
+        "s3:GetObjectVersion",
         "s3:PutObject",
         "s3:DeleteObject",
+        "s3:DeleteObjectVersion",
         "s3:AbortMultipartUpload",
         "s3:GetObjectTagging",
+        "s3:GetObjectVersionTagging",
         "s3:ListBucket",
+        "s3:ListBucketVersions",
         "kms:Decrypt",
         "kms:GenerateDataKey",
         "ses:SendEmail",
