@@ -41,7 +41,7 @@ class UploadRequest(forms.Form):
     """The JSON body of an upload-form request: {"name": str, "type": str, "size": int}."""
 
     name = forms.CharField(max_length=1000, required=False, strip=False)
-    type = forms.CharField(max_length=100)
+    type = forms.CharField(max_length=100, strip=False)  # compared with the allow-list exactly
     size = forms.IntegerField(min_value=0, max_value=2**63 - 1)
 
     @classmethod

@@ -13,11 +13,11 @@ TenantModel.
 
 from __future__ import annotations
 
+import uuid
 from typing import ClassVar
 
-from django.db import models
-
 from accounts.models import User
+from django.db import models
 from tenancy.models import TenantModel
 
 CONTROLS: dict[str, str] = {
@@ -40,6 +40,7 @@ class Status(models.TextChoices):
 
 class Recording(TenantModel):
     owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", editable=False)
+    owner_id: uuid.UUID
     object_key = models.CharField(max_length=200, editable=False)
     #: the S3 version confirmed by the app (downloads and the scan tag are read from this version only)
     version_id = models.CharField(max_length=1024, blank=True, editable=False)
@@ -53,7 +54,7 @@ class Recording(TenantModel):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     ready_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["company", "object_key"], name="media_recording_company_key_unique"),
         ]

@@ -10,6 +10,12 @@ s3.amazonaws.com name would answer a new bucket outside us-east-1 with a
 redirect, which a CORS upload cannot follow); with an endpoint (a local moto
 server), that endpoint in path style. upload_origin() derives the same origin
 for the page's Content-Security-Policy connect-src, so the two cannot drift.
+
+IAM (the task role): s3:PutObject (the presigned POST is signed with it), s3:GetObject (HEAD),
+s3:GetObjectVersion (ranged GET and presigned GET of the pinned version), s3:GetObjectVersionTagging
+besides s3:GetObjectTagging (the scan tag of that version,
+https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectTagging.html), and for the purge of
+every version s3:ListBucketVersions and s3:DeleteObjectVersion.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import boto3
+from boto3.session import Session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from django.conf import settings
@@ -62,7 +68,7 @@ def configured_origin() -> str:
 def client() -> Any:
     """An S3 client whose presigned URLs use configured_origin()."""
     endpoint = settings.KAKOI_S3_ENDPOINT_URL or None
-    return boto3.session.Session().client(
+    return Session().client(
         "s3",
         region_name=settings.AWS_REGION,
         endpoint_url=endpoint,

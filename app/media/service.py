@@ -10,18 +10,18 @@ from __future__ import annotations
 import logging
 import unicodedata
 from dataclasses import dataclass
-from datetime import timedelta
-
-from botocore.exceptions import BotoCoreError, ClientError
-from django.conf import settings
-from django.utils import timezone
+from datetime import datetime, timedelta
 
 from accounts import notices
 from accounts.models import User
-from media import formats, objects
-from media.models import DISPLAY_NAME_MAX, Recording, Status
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+from django.utils import timezone
 from storage import s3 as storage_s3
 from storage.purge import schedule_purge
+
+from media import formats, objects
+from media.models import DISPLAY_NAME_MAX, Recording, Status
 
 CONTROLS: dict[str, str] = {
     "PATH-3": "the object key is made by storage.s3.new_object_key (server-side UUIDs and secrets.token_hex); the client's "
@@ -83,7 +83,7 @@ class IssuedUpload:
     form: objects.PresignedPost
 
 
-def _stale_before() -> timezone.datetime:
+def _stale_before() -> datetime:
     # A form expires after MEDIA_UPLOAD_FORM_SECONDS; an upload that started just before can still be
     # arriving, so a pending row is abandoned only an hour after that.
     return timezone.now() - timedelta(seconds=int(settings.MEDIA_UPLOAD_FORM_SECONDS) + 3600)

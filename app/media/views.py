@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from accounts.views.common import current_user, tenant_of
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -25,7 +26,6 @@ from django.utils.csp import CSP
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.views.common import current_user, tenant_of
 from media import formats, objects, service
 from media.forms import DeleteRecordingForm, RenameForm, UploadRequest
 from media.models import Recording, Status
@@ -88,7 +88,7 @@ def _recording_json(recording: Recording) -> dict[str, Any]:
     return {
         "id": str(recording.pk),
         "status": recording.status,
-        "status_label": recording.get_status_display(),
+        "status_label": Status(recording.status).label,
         "downloadable": recording.is_downloadable,
         "url": reverse("media:detail", args=[recording.pk]),
     }

@@ -8,7 +8,6 @@ import struct
 import wave
 
 import pytest
-
 from media import formats
 from media.objects import content_disposition, upload_origin
 from media.service import UploadError, clean_display_name, name_from_file_name, validate_new_name

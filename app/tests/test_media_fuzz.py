@@ -30,6 +30,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from accounts import tokens
+from accounts.models import Invitation, LoginChallenge, User, UserSession
 from conftest import PASSWORD, Tenant
 from django.conf import settings as django_settings
 from django.test import Client
@@ -37,15 +39,12 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from test_media_formats import wav_bytes
-
-from accounts import tokens
-from accounts.models import Invitation, LoginChallenge, User, UserSession
 from media import formats, objects
 from media.models import Recording, Status
 from storage.models import PurgeRequest
 from tenancy.db import tenant_context
 from tenancy.models import Company
+from test_media_formats import wav_bytes
 
 pytestmark = pytest.mark.django_db
 

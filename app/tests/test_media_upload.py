@@ -20,13 +20,12 @@ from django.conf import settings
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
-from test_media_formats import wav_bytes
-
 from media import objects
 from media.models import Recording, Status
 from storage import s3 as storage_s3
 from storage.models import PurgeRequest
 from tenancy.db import tenant_context
+from test_media_formats import wav_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -142,6 +141,8 @@ def test_path3_upload_form_key_is_server_generated_and_pinned(client, member: Te
         ("text/html", 100, 400),
         ("audio/wav; codecs=1", 100, 400),
         ("AUDIO/WAV", 100, 400),
+        (" audio/wav", 100, 400),
+        ("audio/wav\n", 100, 400),
         ("application/octet-stream", 100, 400),
         ("audio/wav", 0, 400),
         ("audio/wav", -1, 400),

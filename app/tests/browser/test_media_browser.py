@@ -18,21 +18,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from accounts.models import ThrottleCounter
 from browser_servers import app_server, other_site, s3_server
 from conftest import PASSWORD, Tenant, make_tenant
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core import mail
 from django.test import override_settings
-from playwright.sync_api import Browser, Page, Playwright, Route, expect, sync_playwright
-from test_media_formats import wav_bytes
-
-from accounts.models import ThrottleCounter
 from media import objects
 from media.models import Recording, Status
+from playwright.sync_api import Browser, Page, Playwright, Route, expect, sync_playwright
 from storage.models import PurgeRequest
 from tenancy.db import tenant_context
 from tenancy.models import Company
+from test_media_formats import wav_bytes
 
 pytestmark = pytest.mark.browser
 
@@ -158,9 +157,9 @@ def test_ses3_xss4_sign_in_with_the_emailed_code_and_a_cookie_javascript_cannot_
     """PWD-2 / SES-3 / XSS-4: the manager signs in with password and emailed code; the session cookie is
     __Host- prefixed, Secure and HttpOnly, so document.cookie does not contain it."""
     sign_in(page, stack)
-    cookies = {c["name"]: c for c in page.context.cookies()}
+    cookies = {c.get("name"): c for c in page.context.cookies()}
     session = cookies["__Host-sessionid"]
-    assert session["httpOnly"] and session["secure"] and session["path"] == "/" and session["sameSite"] == "Lax"
+    assert (session.get("httpOnly"), session.get("secure"), session.get("path"), session.get("sameSite")) == (True, True, "/", "Lax")
     assert "sessionid" not in page.evaluate("document.cookie")
     assert "csrftoken" not in page.evaluate("document.cookie")
 
