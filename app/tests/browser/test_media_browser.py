@@ -35,7 +35,9 @@ from test_media_formats import wav_bytes
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
+# Debian's chromium package; KAKOI_CHROMIUM names another Chromium-based browser (e.g. GitHub's
+# ubuntu runners: /usr/bin/google-chrome). Never `playwright install`.
+CHROMIUM = os.environ.get("KAKOI_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -110,6 +112,8 @@ def stack(django_db_setup: None, django_db_blocker: Any) -> Iterator[Stack]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"no browser at {CHROMIUM}: apt-get install chromium (Debian), or set KAKOI_CHROMIUM")
     with sync_playwright() as playwright:
         pw: Playwright = playwright
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=STEP_MS)
