@@ -209,7 +209,11 @@ class Database(pulumi.ComponentResource):
             assume_role_policy=monitoring_trust,
             opts=child,
         )
-        aws.iam.RolePolicyAttachment(
+        # RDS checks the monitoring role's permissions when it creates the instance and fails with
+        # "IAM role ARN value is invalid or does not include the required permissions for:
+        # ENHANCED_MONITORING" if the managed policy is not attached yet: the instance waits for it.
+        # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Monitoring.OS.Enabling.html
+        self.monitoring_policy = aws.iam.RolePolicyAttachment(
             f"{name}-monitoring",
             role=self.monitoring_role.name,
             policy_arn=partition.apply(lambda p: f"arn:{p}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"),
@@ -265,7 +269,7 @@ class Database(pulumi.ComponentResource):
             tags=dict(args.backup_tags),
             # REC-1 / BCP-1: a DR bring-up creates the instance from (replicated) automated backups
             restore_to_point_in_time=restore_spec(args.restore_source_backups_arn, args.restore_time),
-            opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[*self.log_groups])),
+            opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[*self.log_groups, self.monitoring_policy])),
         )
 
         # BCP-1: automated backups (snapshots + transaction logs) replicated to the DR region

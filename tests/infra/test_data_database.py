@@ -205,6 +205,14 @@ def test_enhanced_monitoring_role_is_scoped(prod: StackView) -> None:
     assert att.inputs["policyArn"] == "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 
 
+def test_enhanced_monitoring_policy_is_attached_before_the_instance(each_stack: StackView) -> None:
+    """RDS.6 (MON-1): RDS validates the monitoring role's permissions on CreateDBInstance ("IAM role ARN
+    value is invalid or does not include the required permissions for: ENHANCED_MONITORING"), so the
+    instance waits for the managed policy's attachment, not just for the role."""
+    att = each_stack.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "db-monitoring")
+    assert att.urn in db(each_stack).dependencies
+
+
 @pytest.mark.parametrize("output", ["databaseEndpoint", "databaseMasterSecretArn", "databaseWebSecretArn"])
 def test_database_outputs_exported(prod: StackView, output: str) -> None:
     """The app and deploy tiers read the endpoint and the secret ARNs from the stack outputs."""
