@@ -426,12 +426,21 @@ def _canary(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: st
 
 def _bucket_object(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: str) -> dict[str, Any]:
     key = str(inputs.get("key") or name)
-    return {"__id": key, "__arn": f"arn:aws:s3:::{inputs.get('bucket')}/{key}", "versionId": digest("version", name, h, length=32), "etag": h}
+    return {
+        "__id": key,
+        "__arn": f"arn:aws:s3:::{inputs.get('bucket')}/{key}",
+        "versionId": digest("version", name, h, length=32),
+        "etag": h,
+    }
 
 
 def _dashboard(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: str) -> dict[str, Any]:
     dash = str(inputs.get("dashboardName") or name)
-    return {"__id": dash, "__arn": f"arn:aws:cloudwatch::{ACCOUNT_ID}:dashboard/{dash}", "dashboardArn": f"arn:aws:cloudwatch::{ACCOUNT_ID}:dashboard/{dash}"}
+    return {
+        "__id": dash,
+        "__arn": f"arn:aws:cloudwatch::{ACCOUNT_ID}:dashboard/{dash}",
+        "dashboardArn": f"arn:aws:cloudwatch::{ACCOUNT_ID}:dashboard/{dash}",
+    }
 
 
 # --- the app's deployment (components.registry, app_service, mail)
