@@ -81,6 +81,9 @@ def parameters(engine_major: int) -> dict[str, str]:
         "ssl_min_protocol_version": "TLSv1.3",
         # PostgreSQL 18 made log_connections a list of aspects; 'receipt,authentication,authorization'
         # is what the boolean 'on' meant before. https://www.postgresql.org/docs/18/runtime-config-logging.html
+        # RDS postgres18 parameter groups accept only those aspects ("Invalid parameter value: 1 for:
+        # log_connections allowed values are: receipt, authentication, authorization, setup_durations, all"),
+        # although PostgreSQL itself still takes the old boolean spellings.
         "log_connections": "receipt,authentication,authorization" if engine_major >= 18 else "1",
         "log_disconnections": "1",
     }
