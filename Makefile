@@ -11,7 +11,7 @@ UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements-dev.txt)
 export PYTHONDONTWRITEBYTECODE :=
 export PULUMI_SKIP_UPDATE_CHECK := true
 
-.PHONY: help venv render preview test lint typecheck bench lock clean docs
+.PHONY: help venv render preview test lint typecheck bench lock clean docs audit
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -59,3 +59,7 @@ clean: ## remove build output (keeps the virtualenv)
 
 docs: venv ## regenerate the README config reference from Pulumi.yaml
 	@$(PY) -m tools.config_doc --write
+
+audit: venv ## known-vulnerability audit of every lock file (pip-audit; needs the PyPI JSON API) (BOF-2)
+	@for f in requirements.txt policies/requirements.txt app/requirements.txt requirements-dev.txt; do \
+	  echo "== pip-audit $$f"; $(VENV)/bin/pip-audit --strict --disable-pip --require-hashes -r $$f || exit 1; done
