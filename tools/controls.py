@@ -6,16 +6,19 @@ which policies enforce it and which tests prove it.
 Sources, all read without running the program:
 * docs/security-sheet.md: the sheet IDs, what they say and where they live;
 * the stack export (the offline render, or `--file` for a real export);
-* components/*.py: each module's `CONTROLS` literal, parsed with `ast` (never imported),
-  and the components of that module found in the stack;
+* components/*.py and the app's modules (app/**/*.py, tests and migrations left out):
+  each module's `CONTROLS` literal, parsed with `ast` (never imported), and the
+  components of that module found in the stack;
+* docs/runbooks/*.md and docs/*.md: the documents that name the ID (ops items);
 * the CrossGuard pack, evaluated on the export with policies/config.<stack>.json;
 * tests/ and app/tests/: test functions whose name (test_enc1_...) or docstring
   ("ENC-1") names the ID.
 
 Status: organisational (the sheet says org), fail (a mandatory policy for it fails,
-or an infra item nothing implements), pass (its policies pass / components
-implement it), not applicable (app or ops items: nothing in the stack to judge; the
-tests listed prove them). The output is deterministic: docs/controls.md is the prod
+an infra item nothing implements, or an app item no test proves), pass (its
+policies pass / components implement it), tested (an app item: implemented by the
+app modules listed and proven by the tests listed, which CI runs), documented (an
+ops item: the runbooks listed cover it), not applicable (none of these apply). The output is deterministic: docs/controls.md is the prod
 report and a test fails when it is stale (regenerate with `make controls STACK=prod`).
 """
 
@@ -40,6 +43,8 @@ from tools.check import CheckError, PolicyConfig, Report, evaluate, load_config,
 
 SHEET = ROOT / "docs" / "security-sheet.md"
 COMPONENTS = ROOT / "components"
+APP = ROOT / "app"
+DOCS = ROOT / "docs"
 TEST_DIRS = (ROOT / "tests", ROOT / "app" / "tests")
 REGENERATE = "make controls STACK=prod"
 ID_RE = re.compile(r"^[A-Z]+-\d+$")
@@ -86,10 +91,16 @@ class ModuleControls:
     controls: dict[str, str]
 
 
+def _module_files(directory: Path) -> list[Path]:
+    if directory == COMPONENTS:
+        return sorted(directory.glob("*.py"))
+    return sorted(p for p in directory.rglob("*.py") if not {"tests", "migrations", "staticfiles"} & set(p.relative_to(directory).parts))
+
+
 def parse_controls(directory: Path = COMPONENTS) -> list[ModuleControls]:
-    """Each component module's `CONTROLS: dict[str, str] = {...}`, read with ast.literal_eval."""
+    """Each module's `CONTROLS: dict[str, str] = {...}`, read with ast.literal_eval."""
     out: list[ModuleControls] = []
-    for path in sorted(directory.glob("*.py")):
+    for path in _module_files(directory):
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         for node in tree.body:
             target = (
@@ -135,6 +146,17 @@ def scan_tests(dirs: tuple[Path, ...] = TEST_DIRS) -> list[TestRef]:
     return sorted(set(refs), key=lambda t: (t.path, t.name))
 
 
+def docs_for(sheet_id: str, directory: Path = DOCS) -> list[str]:
+    """Hand-written documents (not the sheet copy nor the generated reports) that name the ID."""
+    pattern = re.compile(rf"(?<![A-Z0-9-]){re.escape(sheet_id)}(?![0-9])")
+    skip = {"security-sheet.md", "controls.md", "architecture.md"}
+    return [
+        str(p.relative_to(ROOT))
+        for p in sorted(directory.rglob("*.md"))
+        if p.name not in skip and pattern.search(p.read_text(encoding="utf-8"))
+    ]
+
+
 def tests_for(sheet_id: str, tests: list[TestRef]) -> list[TestRef]:
     token = sheet_id.replace("-", "").lower()
     name_re = re.compile(rf"(^|_){token}(_|$)")
@@ -158,6 +180,7 @@ class ItemReport:
     implementations: list[Implementation]
     policies: list[tuple[KakoiPolicy, str, int]]  # (policy, status, findings)
     tests: list[TestRef]
+    docs: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -198,7 +221,7 @@ def build(
     pack = all_policies()
     check = evaluate(doc, config, policies=pack, source=source or f"render of {stack}")
     sheet = sheet if sheet is not None else parse_sheet()
-    modules = modules if modules is not None else parse_controls()
+    modules = modules if modules is not None else parse_controls() + parse_controls(APP)
     tests = tests if tests is not None else scan_tests()
     resources = doc["deployment"]["resources"]
     items: list[ItemReport] = []
@@ -218,6 +241,8 @@ def build(
         policies = [(p, check.status(p), len(check.for_policy(p.name))) for p in enforcing]
         failing = [p.name for p, status, _ in policies if status == "fail"]
         in_stack = any(impl.components for impl in impls)
+        proven_by = tests_for(item.id, tests)
+        documents = docs_for(item.id)
         if item.organisational:
             status, reason = "organisational", "a company process; no code can satisfy it"
         elif failing:
@@ -230,14 +255,31 @@ def build(
             undecided = [p.name for p, s, _ in policies if s == "undecided"]
             if undecided:
                 reason += "; undecided: " + ", ".join(undecided)
+        elif "app" in item.where and impls and proven_by:
+            status, reason = "tested", "implemented by the app modules listed and proven by the tests listed (CI runs them)"
+        elif "app" in item.where and not proven_by:
+            status, reason = "fail", "no test names this app item"
+        elif "ops" in item.where and documents:
+            status, reason = "documented", "covered by the documents listed"
         else:
-            status, reason = "not applicable", "nothing in the infrastructure stack to judge; proven by the tests listed"
-        items.append(ItemReport(item, status, reason, impls, policies, tests_for(item.id, tests)))
+            status, reason = "not applicable", "nothing in the stack or the app to judge; see the tests listed"
+        items.append(ItemReport(item, status, reason, impls, policies, proven_by, documents))
     return ControlsReport(stack, source or f"render of {stack}", (config or PolicyConfig()).source, items, check)
 
 
 # --- rendering --------------------------------------------------------------------------------------
-STATUS_MARK = {"pass": "pass", "fail": "FAIL", "not applicable": "n/a", "organisational": "org"}
+STATUS_MARK = {
+    "pass": "pass",
+    "fail": "FAIL",
+    "tested": "tested",
+    "documented": "documented",
+    "not applicable": "n/a",
+    "organisational": "org",
+}
+
+
+def _summary(c: Counter[str]) -> str:
+    return ", ".join(f"{c[k]} {k}" for k in STATUS_MARK if c[k] or k in ("pass", "fail"))
 
 
 def _kinds(kinds: Counter[str]) -> str:
@@ -260,17 +302,16 @@ def to_markdown(rep: ControlsReport) -> str:
         f"docs/security-sheet.md, the offline render of the `{rep.stack}` stack, the CrossGuard pack in policies/ "
         f"evaluated with `{rep.config_source}`, the `CONTROLS` of components/*.py and the test suites (tests/, app/tests/).",
         "",
-        f"**{len(rep.items)} sheet items:** {c['pass']} pass, {c['fail']} fail, {c['not applicable']} not applicable, "
-        f"{c['organisational']} organisational. **Policy check:** {len(s.policies)} policies on {s.resources} resources, "
+        f"**{len(rep.items)} sheet items:** {_summary(c)}. **Policy check:** {len(s.policies)} policies on {s.resources} resources, "
         f"{len(s.mandatory)} mandatory violation(s), "
         f"{sum(1 for f in s.findings if f.kind == 'violation' and f.level == 'advisory')} advisory finding(s), "
         f"{sum(1 for f in s.findings if f.kind == 'undecided')} undecided.",
         "",
-        "| ID | The sheet says | Where | Status | Policies | Components | Tests |",
+        "| ID | The sheet says | Where | Status | Policies | Modules | Tests |",
         "|---|---|---|---|---|---|---|",
     ]
     for i in rep.items:
-        comps = sum(len(impl.components) for impl in i.implementations)
+        comps = len(i.implementations)
         lines.append(
             f"| [{i.item.id}](#{i.item.id.lower()}) | {i.item.says} | {i.item.where} | {STATUS_MARK[i.status]} | "
             f"{len(i.policies)} | {comps} | {len(i.tests)} |"
@@ -287,8 +328,12 @@ def to_markdown(rep: ControlsReport) -> str:
                 lines.append(f"- `{impl.module.path}`: {impl.how}")
                 for typ, name, kinds in impl.components:
                     lines.append(f"  - `{typ}` **{name}**: {sum(kinds.values())} resources ({_kinds(kinds)})")
-                if not impl.components:
+                if not impl.components and not impl.module.path.startswith("app/"):
                     lines.append(f"  - (no component of this module in the {rep.stack} stack)")
+            lines.append("")
+        if i.docs:
+            lines.append("Documented in:")
+            lines += [f"- [{d}]({d.removeprefix('docs/')})" for d in i.docs]
             lines.append("")
         if i.policies:
             lines.append("Enforced by:")
@@ -330,7 +375,14 @@ th{background:#f6f8fa}code{background:#f6f8fa;padding:0 .2rem;border-radius:3px}
 section{border-top:1px solid #d0d7de;margin-top:1.5rem}ul{margin:.3rem 0 .8rem}
 """
 
-STATUS_CLASS = {"pass": "s-pass", "fail": "s-fail", "not applicable": "s-na", "organisational": "s-org"}
+STATUS_CLASS = {
+    "pass": "s-pass",
+    "fail": "s-fail",
+    "tested": "s-pass",
+    "documented": "s-pass",
+    "not applicable": "s-na",
+    "organisational": "s-org",
+}
 
 
 def to_html(rep: ControlsReport) -> str:
@@ -343,14 +395,13 @@ def to_html(rep: ControlsReport) -> str:
         f"<style>{CSS}</style></head><body>",
         f"<h1>Security controls report: {e(rep.stack)}</h1>",
         f"<p>Generated by <code>make controls STACK={e(rep.stack)}</code>; policy config <code>{e(rep.config_source)}</code>.</p>",
-        f"<p><strong>{len(rep.items)} sheet items:</strong> {c['pass']} pass, {c['fail']} fail, "
-        f"{c['not applicable']} not applicable, {c['organisational']} organisational. "
+        f"<p><strong>{len(rep.items)} sheet items:</strong> {e(_summary(c))}. "
         f"<strong>Policy check:</strong> {len(rep.check.policies)} policies on {rep.check.resources} resources, "
         f"{len(rep.check.mandatory)} mandatory violation(s).</p>",
-        "<table><thead><tr><th>ID</th><th>The sheet says</th><th>Where</th><th>Status</th><th>Policies</th><th>Components</th><th>Tests</th></tr></thead><tbody>",
+        "<table><thead><tr><th>ID</th><th>The sheet says</th><th>Where</th><th>Status</th><th>Policies</th><th>Modules</th><th>Tests</th></tr></thead><tbody>",
     ]
     for i in rep.items:
-        comps = sum(len(impl.components) for impl in i.implementations)
+        comps = len(i.implementations)
         out.append(
             f'<tr><td><a href="#{e(i.item.id.lower())}">{e(i.item.id)}</a></td><td>{e(i.item.says)}</td><td>{e(i.item.where)}</td>'
             f'<td class="{STATUS_CLASS[i.status]}">{e(i.status)}</td><td>{len(i.policies)}</td><td>{comps}</td><td>{len(i.tests)}</td></tr>'
@@ -370,6 +421,10 @@ def to_html(rep: ControlsReport) -> str:
                     for t, n, k in impl.components
                 )
                 out.append(f"<li><code>{e(impl.module.path)}</code>: {e(impl.how)}<ul>{subs}</ul></li>")
+            out.append("</ul>")
+        if i.docs:
+            out.append("<p>Documented in:</p><ul>")
+            out += [f"<li><code>{e(d)}</code></li>" for d in i.docs]
             out.append("</ul>")
         if i.policies:
             out.append("<p>Enforced by:</p><ul>")
@@ -444,7 +499,7 @@ def main(argv: list[str] | None = None) -> int:
     html_path.write_text(to_html(rep), encoding="utf-8")
     c = rep.counts()
     print(
-        f"controls {args.stack}: {c['pass']} pass, {c['fail']} fail, {c['not applicable']} n/a, {c['organisational']} org "
+        f"controls {args.stack}: {_summary(c)} "
         f"-> {md_path.relative_to(ROOT) if md_path.is_relative_to(ROOT) else md_path}, "
         f"{html_path.relative_to(ROOT) if html_path.is_relative_to(ROOT) else html_path}",
         file=sys.stderr,

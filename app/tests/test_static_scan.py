@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -308,3 +309,53 @@ def test_sql2_repository_check_catches_built_sql():
     for bad in ("c.execute(f'SELECT {x}')", "fetch('SELECT ' + t)", "c.execute('SELECT %s' % t)", "c.execute('SELECT {}'.format(t))"):
         assert _built_sql_args(ast.parse(bad), sinks) == [1], bad
     assert _built_sql_args(ast.parse("c.execute('SELECT %s', [t])"), sinks) == []
+
+
+# --- SQL-1 and CMD-2: the ORM and vetted libraries --------------------------------------------
+
+#: the only modules that speak SQL themselves, each for something the ORM cannot express
+RAW_SQL_MODULES = {
+    "core/dbroles.py": "role and grant DDL (CREATE/ALTER ROLE, GRANT) through psycopg.sql",
+    "tenancy/db.py": "set_config('app.tenant_id', ..., true) for row-level security",
+    "core/middleware.py": "the readiness probe's SELECT 1",
+}
+#: third-party libraries the app may import: each is pinned with hashes in app/requirements.txt
+VETTED_LIBRARIES = {"django", "boto3", "botocore", "psycopg", "pyotp", "argon2", "whitenoise", "gunicorn"}
+
+
+def _talks_sql(tree: ast.AST) -> bool:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if name in {"cursor", "raw", "extra", "RawSQL", "execute", "executemany"}:
+                return True
+    return False
+
+
+def test_sql1_the_database_is_used_through_the_orm():
+    """SQL-1: every app module but the listed few reaches the database through the ORM only."""
+    talking = {str(p.relative_to(APP)) for p in app_sources() if "migrations" not in p.parts and _talks_sql(ast.parse(p.read_text()))}
+    assert talking == set(RAW_SQL_MODULES), f"modules issuing SQL themselves: {sorted(talking)}"
+
+
+def _third_party_imports(path: Path, first_party: set[str]) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return {n for n in names if n not in sys.stdlib_module_names and n not in first_party and n != "__future__"}
+
+
+def test_cmd2_app_code_uses_only_vetted_pinned_libraries():
+    """CMD-2: work a shell would do (S3, email, hashing, OTP, serving) goes through vetted libraries only:
+    the app imports no third-party package outside this list, and each is pinned with hashes."""
+    first_party = {p.name for p in APP.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    used = set().union(*(_third_party_imports(p, first_party) for p in app_sources()))
+    assert used <= VETTED_LIBRARIES, f"unvetted imports: {sorted(used - VETTED_LIBRARIES)}"
+    pinned = (APP / "requirements.txt").read_text()
+    for lib in VETTED_LIBRARIES:
+        dist = {"argon2": "argon2-cffi"}.get(lib, lib)
+        assert re.search(rf"^{re.escape(dist)}==\S+ \\", pinned, re.MULTILINE), f"{dist} is not pinned with hashes"

@@ -38,7 +38,24 @@ def test_audit1_report_is_deterministic_and_lists_every_sheet_id() -> None:
     statuses = {i.item.id: i.status for i in first.items}
     assert statuses["CERT-1"] == statuses["SUP-2"] == "organisational"
     assert statuses["NET-1"] == statuses["ENC-1"] == "pass"
-    assert statuses["USR-1"] == "not applicable"
+    assert statuses["USR-1"] == statuses["ISO-1"] == "tested"
+    assert statuses["MNT-2"] == "documented"
+
+
+def test_audit1_every_sheet_item_is_covered_on_prod() -> None:
+    """AUDIT-1: on prod, every sheet item passes its policies, is tested in the app, is documented (ops)
+    or is organisational: none fails and none is left without evidence."""
+    report = _prod_report()
+    gaps = {i.item.id: (i.status, i.reason) for i in report.items if i.status not in {"pass", "tested", "documented", "organisational"}}
+    assert gaps == {}
+
+
+def test_audit1_an_app_item_without_a_test_fails() -> None:
+    """AUDIT-1: an app item whose tests disappear is reported as failing, not as not applicable."""
+    tests = [t for t in scan_tests() if "PWD-1" not in t.doc and "pwd1" not in t.name.lower()]
+    report = build(rendered_doc("prod"), "prod", config=config_for("prod"), tests=tests)
+    pwd1 = next(i for i in report.items if i.item.id == "PWD-1")
+    assert pwd1.status == "fail" and "no test" in pwd1.reason
 
 
 def test_enc1_a_failing_mandatory_policy_fails_the_item() -> None:
