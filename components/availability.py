@@ -51,7 +51,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components import s3_policies
+from components import bucket_baseline, s3_policies
 from components.alarms import RUNBOOK, Monitored
 
 CONTROLS: dict[str, str] = {
@@ -378,32 +378,12 @@ class Availability(pulumi.ComponentResource):
             opts=keep,
         )
         bucket = self.artifacts_bucket
-        aws.s3.BucketPublicAccessBlock(
+        bucket_baseline.harden_bucket(
             f"{name}-artifacts",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(f"{name}-artifacts", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child)
-        aws.s3.BucketVersioning(f"{name}-artifacts", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child)
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-artifacts",
-            bucket=bucket.id,
-            rules=[
-                {
-                    "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": self.key.arn},
-                    "bucket_key_enabled": True,
-                }
-            ],
-            opts=child,
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-artifacts",
-            bucket=bucket.id,
-            rules=[
+            bucket,
+            parent=self,
+            kms_key_arn=self.key.arn,
+            lifecycle_rules=[
                 {
                     # run artifacts (screenshots, logs, HAR files) are kept for the retention period, then deleted
                     "id": "expire-run-artifacts",
@@ -419,14 +399,8 @@ class Availability(pulumi.ComponentResource):
                     "filter": {"prefix": CODE_PREFIX},
                     "noncurrent_version_expiration": {"noncurrent_days": 30},
                 },
-                {
-                    "id": "abort-incomplete-uploads",
-                    "status": "Enabled",
-                    "filter": {},
-                    "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
-                },
+                bucket_baseline.abort_incomplete_uploads_rule(),
             ],
-            opts=child,
         )
         aws.s3.BucketLogging(
             f"{name}-artifacts",

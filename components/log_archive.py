@@ -27,7 +27,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components import s3_policies
+from components import bucket_baseline, s3_policies
 
 CONTROLS: dict[str, str] = {
     "LOG-1": "log archive buckets: versioned, Object Lock, lifecycle to cold storage that never expires, "
@@ -78,14 +78,7 @@ class LogArchive(pulumi.ComponentResource):
             lambda v: s3_policies.document(
                 s3_policies.deny_insecure_transport(v[0]),
                 s3_policies.deny_version_deletion(v[0]),
-                {
-                    "Sid": "S3ServerAccessLogDelivery",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "logging.s3.amazonaws.com"},
-                    "Action": "s3:PutObject",
-                    "Resource": f"{v[0]}/*",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": v[1]}},
-                },
+                s3_policies.allow_server_access_log_delivery(v[0], v[1]),
             )
         )
         self.access_logs_policy = aws.s3.BucketPolicy(
@@ -124,44 +117,14 @@ class LogArchive(pulumi.ComponentResource):
         )
 
     def _harden(self, name: str, bucket: aws.s3.Bucket, args: LogArchiveArgs, *, object_lock: bool) -> None:
-        child = pulumi.ResourceOptions(parent=self)
-        aws.s3.BucketPublicAccessBlock(
-            name,
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child)
-        aws.s3.BucketVersioning(name, bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child)
-        # ALB access log delivery supports only SSE-S3 (AES256) on the target bucket
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            name,
-            bucket=bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-            opts=child,
-        )
+        # SSE-S3: ALB access log delivery supports only SSE-S3 (AES256) on the target bucket.
+        # Never expires anything: current and noncurrent versions move to cold storage.
         cold = args.cold_storage_after_days
-        aws.s3.BucketLifecycleConfiguration(
+        bucket_baseline.harden_bucket(
             name,
-            bucket=bucket.id,
-            rules=[
-                {
-                    # never expires anything: current and noncurrent versions move to cold storage
-                    "id": "keep-forever-in-cold-storage",
-                    "status": "Enabled",
-                    "filter": {},
-                    "transitions": [
-                        {"days": cold, "storage_class": "GLACIER_IR"},
-                        {"days": cold + 180, "storage_class": "DEEP_ARCHIVE"},
-                    ],
-                    "noncurrent_version_transitions": [{"noncurrent_days": 30, "storage_class": "DEEP_ARCHIVE"}],
-                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-                }
-            ],
-            opts=child,
+            bucket,
+            parent=self,
+            lifecycle_rules=[bucket_baseline.keep_forever_rule([(cold, "GLACIER_IR"), (cold + 180, "DEEP_ARCHIVE")])],
         )
         if object_lock:
             aws.s3.BucketObjectLockConfiguration(
@@ -169,7 +132,7 @@ class LogArchive(pulumi.ComponentResource):
                 bucket=bucket.id,
                 object_lock_enabled="Enabled",
                 rule={"default_retention": {"mode": args.object_lock_mode, "days": args.object_lock_days}},
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
 
     @staticmethod

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components import s3_policies
+from components import bucket_baseline, s3_policies
 
 CONTROLS: dict[str, str] = {
     "PATH-1": "media objects live in a dedicated S3 bucket (metadata in PostgreSQL), never on a server's disk",
@@ -191,43 +191,15 @@ class MediaBucket(pulumi.ComponentResource):
 
     # -- the hardening every media bucket gets (primary and DR) --------------------------
     def _harden(self, name: str, bucket: aws.s3.Bucket, key_arn: pulumi.Input[str], region: str | None) -> aws.s3.BucketVersioning:
-        child = pulumi.ResourceOptions(parent=self)
-        aws.s3.BucketPublicAccessBlock(
+        versioning = bucket_baseline.harden_bucket(
             name,
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
+            bucket,
+            parent=self,
+            kms_key_arn=key_arn,
             region=region,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, region=region, opts=child)
-        versioning = aws.s3.BucketVersioning(
-            name, bucket=bucket.id, versioning_configuration={"status": "Enabled"}, region=region, opts=child
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            name,
-            bucket=bucket.id,
-            rules=[
-                {
-                    "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": key_arn},
-                    "bucket_key_enabled": True,
-                }
-            ],
-            region=region,
-            opts=child,
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            name,
-            bucket=bucket.id,
-            rules=[
-                {
-                    "id": "abort-incomplete-uploads",
-                    "status": "Enabled",
-                    "filter": {},
-                    "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
-                },
+            lifecycle_after_versioning=True,
+            lifecycle_rules=[
+                bucket_baseline.abort_incomplete_uploads_rule(),
                 {
                     # a replaced or deleted object is gone for good after N days (USR-2 physical deletion)
                     "id": "expire-noncurrent-versions",
@@ -237,9 +209,8 @@ class MediaBucket(pulumi.ComponentResource):
                     "expiration": {"expired_object_delete_marker": True},
                 },
             ],
-            region=region,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
         )
+        child = pulumi.ResourceOptions(parent=self)
         aws.s3.BucketCorsConfiguration(
             name,
             bucket=bucket.id,
@@ -347,55 +318,19 @@ class MediaBucket(pulumi.ComponentResource):
 
     def _harden_access_logs(self, name: str, bucket: aws.s3.Bucket, acct: pulumi.Output[str], region: str) -> None:
         """The DR region's S3 server access log bucket: the log archive's rules, in the DR region (LOG-1)."""
-        child = pulumi.ResourceOptions(parent=self)
-        aws.s3.BucketPublicAccessBlock(
-            name,
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            region=region,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(name, bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, region=region, opts=child)
-        aws.s3.BucketVersioning(name, bucket=bucket.id, versioning_configuration={"status": "Enabled"}, region=region, opts=child)
         # S3 server access logging delivers only to targets with SSE-S3 default encryption
-        aws.s3.BucketServerSideEncryptionConfiguration(
+        bucket_baseline.harden_bucket(
             name,
-            bucket=bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+            bucket,
+            parent=self,
             region=region,
-            opts=child,
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            name,
-            bucket=bucket.id,
-            rules=[
-                {
-                    "id": "keep-forever-in-cold-storage",
-                    "status": "Enabled",
-                    "filter": {},
-                    "transitions": [{"days": 90, "storage_class": "GLACIER_IR"}],
-                    "noncurrent_version_transitions": [{"noncurrent_days": 30, "storage_class": "DEEP_ARCHIVE"}],
-                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-                }
-            ],
-            region=region,
-            opts=child,
+            lifecycle_rules=[bucket_baseline.keep_forever_rule([(90, "GLACIER_IR")])],
         )
         policy = pulumi.Output.all(bucket.arn, acct).apply(
             lambda v: s3_policies.document(
                 s3_policies.deny_insecure_transport(v[0]),
                 s3_policies.deny_version_deletion(v[0]),
-                {
-                    "Sid": "S3ServerAccessLogDelivery",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "logging.s3.amazonaws.com"},
-                    "Action": "s3:PutObject",
-                    "Resource": f"{v[0]}/*",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": v[1]}},
-                },
+                s3_policies.allow_server_access_log_delivery(v[0], v[1]),
             )
         )
-        aws.s3.BucketPolicy(name, bucket=bucket.id, policy=policy, region=region, opts=child)
+        aws.s3.BucketPolicy(name, bucket=bucket.id, policy=policy, region=region, opts=pulumi.ResourceOptions(parent=self))

@@ -52,3 +52,15 @@ def deny_version_deletion(bucket_arn: str) -> Statement:
         "Action": "s3:DeleteObjectVersion",
         "Resource": [bucket_arn, f"{bucket_arn}/*"],
     }
+
+
+def allow_server_access_log_delivery(bucket_arn: str, account: str) -> Statement:
+    """S3 server access logs of this account's buckets may be written here (LOG-1)."""
+    return {
+        "Sid": "S3ServerAccessLogDelivery",
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": f"{bucket_arn}/*",
+        "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+    }
