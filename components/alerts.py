@@ -31,6 +31,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components import kms, kms_policies
+
 CONTROLS: dict[str, str] = {
     "MON-2": "KMS-encrypted SNS alert topic; only this stack's CloudWatch alarms and EventBridge rules may publish; "
     "email subscribers from kakoi:alertEmails",
@@ -90,39 +92,7 @@ def topic_policy(topic_arn: str, account: str, region: str, name_prefix: str, pa
 
 def key_policy(account: str, region: str, partition: str) -> str:
     """Policy of the dedicated key (only when no key is passed in): the same grants as Keys' sns key."""
-    statements: list[Statement] = [
-        {
-            # hands the decision to IAM; without it the key could become unmanageable
-            "Sid": "AccountAdministration",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
-            "Action": "kms:*",
-            "Resource": "*",
-        },
-        {
-            "Sid": "CloudWatchAlarmsPublish",
-            "Effect": "Allow",
-            "Principal": {"Service": "cloudwatch.amazonaws.com"},
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-            "Resource": "*",
-            "Condition": {
-                "StringEquals": {"aws:SourceAccount": account},
-                "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account}:alarm:*"},
-            },
-        },
-        {
-            # no source conditions: EventBridge's KMS requests for SNS delivery do not carry them and a
-            # condition would drop every notification silently (sns-key-management.html, "Enable
-            # compatibility between event sources from AWS services and encrypted topics"); the topic
-            # policy above is what limits EventBridge to this stack's rules
-            "Sid": "EventBridgePublish",
-            "Effect": "Allow",
-            "Principal": {"Service": "events.amazonaws.com"},
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-            "Resource": "*",
-        },
-    ]
-    return json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":"))
+    return kms_policies.document(kms_policies.root_admin(partition, account), *kms_policies.sns_publishers(partition, region, account))
 
 
 class Alerts(pulumi.ComponentResource):
@@ -141,15 +111,14 @@ class Alerts(pulumi.ComponentResource):
         self.key = None
         kms_key_arn: pulumi.Input[str]
         if args.kms_key_arn is None:
-            self.key = aws.kms.Key(
+            self.key, _ = kms.customer_key(
                 f"{name}-key",
+                parent=self,
                 description=f"{args.name_prefix}: alert topic",
-                enable_key_rotation=True,
-                deletion_window_in_days=30,
+                alias=f"alias/{args.name_prefix}/alerts",
                 policy=pulumi.Output.all(acct, part).apply(lambda v: key_policy(v[0], args.region, v[1])),
-                opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
+                explicit_spec=False,
             )
-            aws.kms.Alias(f"{name}-key", name=f"alias/{args.name_prefix}/alerts", target_key_id=self.key.key_id, opts=child)
             kms_key_arn = self.key.arn
         else:
             kms_key_arn = args.kms_key_arn

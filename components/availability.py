@@ -51,7 +51,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components import bucket_baseline, s3_policies
+from components import bucket_baseline, kms, kms_policies, s3_policies
 from components.alarms import RUNBOOK, Monitored
 
 CONTROLS: dict[str, str] = {
@@ -179,21 +179,7 @@ def role_policy(partition: str, region: str, account: str, bucket_arn: str, key_
 
 def key_policy(partition: str, account: str) -> str:
     """Administration through IAM only: the canary role's IAM policy is what lets it use the key."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "AccountAdministration",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                }
-            ],
-        },
-        separators=(",", ":"),
-    )
+    return kms_policies.document(kms_policies.root_admin(partition, account))
 
 
 def service_down_rule(alarm_names: Sequence[str]) -> str:
@@ -360,17 +346,13 @@ class Availability(pulumi.ComponentResource):
         self.health_url = f"https://{args.domain_name}{HEALTH_PATH}"
 
         # ---- artifacts: a dedicated key and a hardened bucket
-        self.key = aws.kms.Key(
+        self.key, _ = kms.customer_key(
             f"{name}-artifacts",
+            parent=self,
             description=f"{args.name_prefix}: canary artifacts",
-            key_usage="ENCRYPT_DECRYPT",
-            customer_master_key_spec="SYMMETRIC_DEFAULT",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
+            alias=f"alias/{args.name_prefix}/canary-artifacts",
             policy=pulumi.Output.all(part, acct).apply(lambda v: key_policy(v[0], v[1])),
-            opts=keep,
         )
-        aws.kms.Alias(f"{name}-artifacts", name=f"alias/{args.name_prefix}/canary-artifacts", target_key_id=self.key.key_id, opts=child)
         self.artifacts_bucket = aws.s3.Bucket(
             f"{name}-artifacts",
             bucket=acct.apply(lambda a: f"{args.name_prefix}-canary-artifacts-{a}"),

@@ -30,6 +30,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components import kms, kms_policies
+
 CONTROLS: dict[str, str] = {
     "LOG-1": "multi-region CloudTrail with log file validation, KMS-encrypted, into the never-expiring log archive "
     "and a KMS-encrypted CloudWatch Logs group with audit retention",
@@ -64,13 +66,7 @@ def trail_arn(partition: str, region: str, account: str, trail_name: str) -> str
 def key_policy(partition: str, region: str, account: str, trail_name: str) -> str:
     arn = trail_arn(partition, region, account, trail_name)
     statements: list[Statement] = [
-        {
-            "Sid": "AccountAdministration",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
-            "Action": "kms:*",
-            "Resource": "*",
-        },
+        kms_policies.root_admin(partition, account),
         {
             "Sid": "CloudTrailEncryptLogs",
             "Effect": "Allow",
@@ -91,7 +87,7 @@ def key_policy(partition: str, region: str, account: str, trail_name: str) -> st
             "Condition": {"StringEquals": {"aws:SourceArn": arn}},
         },
     ]
-    return json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":"))
+    return kms_policies.document(*statements)
 
 
 def logs_role_trust(partition: str, region: str, account: str, trail_name: str) -> str:
@@ -144,17 +140,13 @@ class CloudTrail(pulumi.ComponentResource):
         part = pulumi.Output.from_input(args.partition)
         trail_name = f"{args.name_prefix}-trail"
 
-        self.key = aws.kms.Key(
+        self.key, _ = kms.customer_key(
             f"{name}-key",
+            parent=self,
             description=f"{args.name_prefix}: CloudTrail log files",
-            key_usage="ENCRYPT_DECRYPT",
-            customer_master_key_spec="SYMMETRIC_DEFAULT",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
+            alias=f"alias/{args.name_prefix}/cloudtrail",
             policy=pulumi.Output.all(part, acct).apply(lambda v: key_policy(v[0], args.region, v[1], trail_name)),
-            opts=keep,
         )
-        aws.kms.Alias(f"{name}-key", name=f"alias/{args.name_prefix}/cloudtrail", target_key_id=self.key.key_id, opts=child)
 
         # the CloudWatch Logs copy: audit logs, so protected like the archive
         self.log_group = aws.cloudwatch.LogGroup(

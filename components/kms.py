@@ -53,12 +53,12 @@ Key policy statements, and why each is there:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+
+from components.kms_policies import Statement, document, logs_service, root_admin, service_endpoint, sns_publishers, via_services
 
 CONTROLS: dict[str, str] = {
     "BAK-1": "customer-managed KMS keys (rotation on) encrypt the database, its backups and the AWS Backup vaults",
@@ -66,90 +66,43 @@ CONTROLS: dict[str, str] = {
     "ENC-1": "media, logs and alerts are encrypted at rest with their own least-privilege customer-managed keys",
 }
 
-Statement = dict[str, Any]
-
-#: what a service needs to encrypt and decrypt with a key on a caller's behalf
-USE_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
-GRANT_ACTIONS = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"]
+#: every customer-managed key: 30 days between a scheduled deletion and the deletion
+DELETION_WINDOW_DAYS = 30
 
 
-def policy_document(*statements: Statement) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, separators=(",", ":"))
+def customer_key(
+    name: str,
+    *,
+    parent: pulumi.Resource,
+    description: str,
+    alias: str,
+    policy: pulumi.Input[str],
+    rotation_days: int | None = None,
+    region: str | None = None,
+    explicit_spec: bool = True,
+) -> tuple[aws.kms.Key, aws.kms.Alias]:
+    """A symmetric customer-managed key (rotation on, protected from `pulumi destroy`) and its alias,
+    both children of `parent` and named `name`.
 
-
-def root_admin(partition: str, account: str) -> Statement:
-    return {
-        "Sid": "AccountAdministration",
-        "Effect": "Allow",
-        "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
-        "Action": "kms:*",
-        "Resource": "*",
-    }
-
-
-def via_services(account: str, label: str, services: list[str], *, grants: bool) -> list[Statement]:
-    """Use by principals of `account` only through `services` (e.g. ``rds.ap-northeast-1.amazonaws.com``)."""
-    cond: dict[str, Any] = {"kms:CallerAccount": account, "kms:ViaService": services if len(services) > 1 else services[0]}
-    out: list[Statement] = [
-        {
-            "Sid": f"UseThrough{label}",
-            "Effect": "Allow",
-            "Principal": {"AWS": "*"},
-            "Action": USE_ACTIONS,
-            "Resource": "*",
-            "Condition": {"StringEquals": cond},
-        }
-    ]
-    if grants:
-        out.append(
-            {
-                "Sid": f"GrantsFor{label}",
-                "Effect": "Allow",
-                "Principal": {"AWS": "*"},
-                "Action": GRANT_ACTIONS,
-                "Resource": "*",
-                "Condition": {"StringEquals": cond, "Bool": {"kms:GrantIsForAWSResource": "true"}},
-            }
-        )
-    return out
-
-
-def logs_service(partition: str, region: str, account: str) -> Statement:
-    return {
-        "Sid": "CloudWatchLogs",
-        "Effect": "Allow",
-        "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-        "Resource": "*",
-        "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{region}:{account}:log-group:*"}},
-    }
-
-
-def sns_publishers(partition: str, region: str, account: str) -> list[Statement]:
-    return [
-        {
-            "Sid": "CloudWatchAlarmsPublish",
-            "Effect": "Allow",
-            "Principal": {"Service": "cloudwatch.amazonaws.com"},
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-            "Resource": "*",
-            "Condition": {
-                "StringEquals": {"aws:SourceAccount": account},
-                "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account}:alarm:*"},
-            },
-        },
-        {
-            "Sid": "EventBridgePublish",
-            "Effect": "Allow",
-            "Principal": {"Service": "events.amazonaws.com"},
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-            "Resource": "*",
-        },
-    ]
-
-
-def service_endpoint(service: str, region: str) -> str:
-    return f"{service}.{region}.amazonaws.com"
+    `rotation_days` None leaves the rotation period to KMS (365 days). `region` is for DR-region
+    keys (pulumi-aws v7 `region=`). `explicit_spec` declares key_usage / customer_master_key_spec
+    (ENCRYPT_DECRYPT / SYMMETRIC_DEFAULT, the KMS defaults); the alert key never declared them,
+    and adding them now would change its declared inputs.
+    """
+    key = aws.kms.Key(
+        name,
+        description=description,
+        key_usage="ENCRYPT_DECRYPT" if explicit_spec else None,
+        customer_master_key_spec="SYMMETRIC_DEFAULT" if explicit_spec else None,
+        enable_key_rotation=True,
+        rotation_period_in_days=rotation_days,
+        deletion_window_in_days=DELETION_WINDOW_DAYS,
+        policy=policy,
+        region=region,
+        opts=pulumi.ResourceOptions(parent=parent, protect=True, retain_on_delete=True),
+    )
+    key_alias = aws.kms.Alias(name, name=alias, target_key_id=key.key_id, region=region, opts=pulumi.ResourceOptions(parent=parent))
+    return key, key_alias
 
 
 @dataclass(frozen=True)
@@ -199,8 +152,6 @@ class Keys(pulumi.ComponentResource):
     def __init__(self, name: str, args: KeysArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kakoi:kms:Keys", name, None, opts)
         self.args = args
-        keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
-        child = pulumi.ResourceOptions(parent=self)
         self.keys: dict[str, aws.kms.Key] = {}
         self.aliases: dict[str, aws.kms.Alias] = {}
         for spec in _SPECS:
@@ -211,26 +162,16 @@ class Keys(pulumi.ComponentResource):
             policy = pulumi.Output.all(args.partition, args.account_id).apply(
                 lambda v, s=spec, r=region: self.policy_for(s.purpose, v[0], v[1], r)
             )
-            key = aws.kms.Key(
+            key, self.aliases[spec.purpose] = customer_key(
                 f"{name}-{spec.purpose}",
+                parent=self,
                 description=f"{args.name_prefix}: {spec.description}",
-                key_usage="ENCRYPT_DECRYPT",
-                customer_master_key_spec="SYMMETRIC_DEFAULT",
-                enable_key_rotation=True,
-                rotation_period_in_days=args.rotation_days,
-                deletion_window_in_days=30,
+                alias=f"alias/{args.name_prefix}/{spec.purpose}",
                 policy=policy,
+                rotation_days=args.rotation_days,
                 region=region if spec.dr else None,
-                opts=keep,
             )
             self.keys[spec.purpose] = key
-            self.aliases[spec.purpose] = aws.kms.Alias(
-                f"{name}-{spec.purpose}",
-                name=f"alias/{args.name_prefix}/{spec.purpose}",
-                target_key_id=key.key_id,
-                region=region if spec.dr else None,
-                opts=child,
-            )
             setattr(self, spec.attr, key)
 
         self.database_key_arn = self.database_key.arn
@@ -266,4 +207,4 @@ class Keys(pulumi.ComponentResource):
             statements += sns_publishers(partition, region, account)
         else:  # pragma: no cover - _SPECS lists every purpose
             raise ValueError(f"unknown key purpose {purpose!r}")
-        return policy_document(*statements)
+        return document(*statements)

@@ -41,7 +41,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker_build as docker_build
 
-from components import kms
+from components import kms, kms_policies
 
 CONTROLS: dict[str, str] = {
     "ENC-1": "the image repository is encrypted with its own customer-managed KMS key (rotation on)",
@@ -173,23 +173,19 @@ class Registry(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         key_policy = pulumi.Output.all(args.partition, args.account_id).apply(
-            lambda v: kms.policy_document(
-                kms.root_admin(v[0], v[1]),
-                *kms.via_services(v[1], "Ecr", [kms.service_endpoint("ecr", args.region)], grants=True),
+            lambda v: kms_policies.document(
+                kms_policies.root_admin(v[0], v[1]),
+                *kms_policies.via_services(v[1], "Ecr", [kms_policies.service_endpoint("ecr", args.region)], grants=True),
             )
         )
-        self.key = aws.kms.Key(
+        self.key, _ = kms.customer_key(
             f"{name}-key",
+            parent=self,
             description=f"{args.name_prefix}: ECR repository of the app image",
-            key_usage="ENCRYPT_DECRYPT",
-            customer_master_key_spec="SYMMETRIC_DEFAULT",
-            enable_key_rotation=True,
-            rotation_period_in_days=args.key_rotation_days,
-            deletion_window_in_days=30,
+            alias=f"alias/{args.name_prefix}/ecr",
             policy=key_policy,
-            opts=keep,
+            rotation_days=args.key_rotation_days,
         )
-        aws.kms.Alias(f"{name}-key", name=f"alias/{args.name_prefix}/ecr", target_key_id=self.key.key_id, opts=child)
 
         self.repository = aws.ecr.Repository(
             f"{name}-app",
