@@ -23,22 +23,19 @@ https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alar
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components import kms, kms_policies
+from components import iam_policies, kms, kms_policies
+from components.iam_policies import Statement
 
 CONTROLS: dict[str, str] = {
     "MON-2": "KMS-encrypted SNS alert topic; only this stack's CloudWatch alarms and EventBridge rules may publish; "
     "email subscribers from kakoi:alertEmails",
 }
-
-Statement = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -87,7 +84,7 @@ def topic_policy(topic_arn: str, account: str, region: str, name_prefix: str, pa
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         },
     ]
-    return json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":"))
+    return iam_policies.document(*statements)
 
 
 def key_policy(account: str, region: str, partition: str) -> str:

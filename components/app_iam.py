@@ -49,6 +49,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components import iam_policies
+
 CONTROLS: dict[str, str] = {
     "SQL-3": "the master secret and read/write access to the role secrets belong only to the one-off "
     "db-provision task; the service's execution role reads only the secrets it injects, its task role none",
@@ -103,15 +105,9 @@ def document(*statements: Statement) -> str:
 
 def trust_policy(partition: str, region: str, account: str) -> str:
     return document(
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-            "Condition": {
-                "StringEquals": {"aws:SourceAccount": account},
-                "ArnLike": {"aws:SourceArn": f"arn:{partition}:ecs:{region}:{account}:*"},
-            },
-        }
+        iam_policies.service_trust(
+            "ecs-tasks.amazonaws.com", source_account=account, source_arn_like=f"arn:{partition}:ecs:{region}:{account}:*"
+        )
     )
 
 

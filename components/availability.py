@@ -51,8 +51,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components import bucket_baseline, kms, kms_policies, s3_policies
+from components import bucket_baseline, iam_policies, kms, kms_policies, s3_policies
 from components.alarms import RUNBOOK, Monitored
+from components.iam_policies import Statement
 
 CONTROLS: dict[str, str] = {
     "AVL-1": "Synthetics canary probes https://<domain>/healthz/ready every minute; an SLO alarm fires when "
@@ -72,8 +73,6 @@ CODE_PREFIX = "code/"
 #: a zip timestamp cannot be earlier than 1980-01-01
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 SYNTHETICS = "CloudWatchSynthetics"
-
-Statement = dict[str, Any]
 
 
 def canary_zip(script: str | None = None) -> bytes:
@@ -125,20 +124,7 @@ class AvailabilityArgs:
 
 
 def role_trust(account: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "lambda.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                }
-            ],
-        },
-        separators=(",", ":"),
-    )
+    return iam_policies.service_trust_policy("lambda.amazonaws.com", source_account=account)
 
 
 def role_policy(partition: str, region: str, account: str, bucket_arn: str, key_arn: str, canary_name: str) -> str:
@@ -174,7 +160,7 @@ def role_policy(partition: str, region: str, account: str, bucket_arn: str, key_
             "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
         },
     ]
-    return json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":"))
+    return iam_policies.document(*statements)
 
 
 def key_policy(partition: str, account: str) -> str:

@@ -20,11 +20,12 @@ with a copy of every recovery point in a vault in the DR region (Osaka).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+
+from components import iam_policies
 
 CONTROLS: dict[str, str] = {
     "BAK-1": "AWS Backup vaults encrypted with customer-managed keys; the primary vault is in the Tokyo region",
@@ -71,20 +72,14 @@ def protect_recovery_points_policy() -> str:
     https://docs.aws.amazon.com/aws-backup/latest/devguide/create-a-vault-access-policy.html
     https://docs.aws.amazon.com/config/latest/developerguide/backup-recovery-point-manual-deletion-disabled.html
     """
-    return json.dumps(
+    return iam_policies.document(
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "DenyRecoveryPointDeletion",
-                    "Effect": "Deny",
-                    "Principal": {"AWS": "*"},
-                    "Action": ["backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"],
-                    "Resource": "*",
-                }
-            ],
-        },
-        separators=(",", ":"),
+            "Sid": "DenyRecoveryPointDeletion",
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": ["backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"],
+            "Resource": "*",
+        }
     )
 
 
@@ -145,13 +140,7 @@ class BackupPlan(pulumi.ComponentResource):
                     )
                 )
 
-        trust = json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-            },
-            separators=(",", ":"),
-        )
+        trust = iam_policies.service_trust_policy("backup.amazonaws.com")
         self.role = aws.iam.Role(
             f"{name}-role",
             name=f"{args.name_prefix}-backup",

@@ -22,23 +22,20 @@ key and role policies name it without a dependency cycle.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components import kms, kms_policies
+from components import iam_policies, kms, kms_policies
+from components.iam_policies import Statement
 
 CONTROLS: dict[str, str] = {
     "LOG-1": "multi-region CloudTrail with log file validation, KMS-encrypted, into the never-expiring log archive "
     "and a KMS-encrypted CloudWatch Logs group with audit retention",
     "AUDIT-1": "every management API call in every region is recorded with tamper-evident digests",
 }
-
-Statement = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -91,39 +88,17 @@ def key_policy(partition: str, region: str, account: str, trail_name: str) -> st
 
 
 def logs_role_trust(partition: str, region: str, account: str, trail_name: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "cloudtrail.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {
-                        "StringEquals": {
-                            "aws:SourceAccount": account,
-                            "aws:SourceArn": trail_arn(partition, region, account, trail_name),
-                        }
-                    },
-                }
-            ],
-        },
-        separators=(",", ":"),
+    return iam_policies.service_trust_policy(
+        "cloudtrail.amazonaws.com", source_account=account, source_arn=trail_arn(partition, region, account, trail_name)
     )
 
 
 def logs_role_policy(log_group_arn: str, account: str) -> str:
     # a multi-region trail writes one stream per region, named <account>_CloudTrail_<region>
     streams = f"{log_group_arn}:log-stream:{account}_CloudTrail_*"
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Sid": "CreateTrailStreams", "Effect": "Allow", "Action": "logs:CreateLogStream", "Resource": streams},
-                {"Sid": "PutTrailEvents", "Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": streams},
-            ],
-        },
-        separators=(",", ":"),
+    return iam_policies.document(
+        {"Sid": "CreateTrailStreams", "Effect": "Allow", "Action": "logs:CreateLogStream", "Resource": streams},
+        {"Sid": "PutTrailEvents", "Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": streams},
     )
 
 

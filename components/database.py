@@ -36,12 +36,13 @@ here, which hold no value in Pulumi.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
+
+from components import iam_policies
 
 CONTROLS: dict[str, str] = {
     "BAK-1": "RDS storage, automated backups, snapshots and Performance Insights are encrypted with the database KMS key in Tokyo",
@@ -186,23 +187,11 @@ class Database(pulumi.ComponentResource):
         ]
 
         monitoring_trust = pulumi.Output.all(partition, acct).apply(
-            lambda v: json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "monitoring.rds.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                            # confused-deputy protection: only on behalf of this account's database
-                            "Condition": {
-                                "StringEquals": {"aws:SourceAccount": v[1]},
-                                "ArnLike": {"aws:SourceArn": f"arn:{v[0]}:rds:{args.region}:{v[1]}:db:{self.identifier}"},
-                            },
-                        }
-                    ],
-                },
-                separators=(",", ":"),
+            # confused-deputy protection: only on behalf of this account's database
+            lambda v: iam_policies.service_trust_policy(
+                "monitoring.rds.amazonaws.com",
+                source_account=v[1],
+                source_arn_like=f"arn:{v[0]}:rds:{args.region}:{v[1]}:db:{self.identifier}",
             )
         )
         self.monitoring_role = aws.iam.Role(

@@ -38,10 +38,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+
+from components import iam_policies
+from components.iam_policies import Statement
 
 CONTROLS: dict[str, str] = {
     "AV-1": "GuardDuty detector (or the adopted one) with S3, RDS login, EBS malware and ECS Fargate runtime "
@@ -63,8 +65,6 @@ SCAN_STATUS_TAG = "GuardDutyMalwareScanStatus"
 #: the object GuardDuty writes to prove it can reach the bucket
 VALIDATION_OBJECT = "malware-protection-resource-validation-object"
 MANAGED_RULE_PREFIX = "DO-NOT-DELETE-AmazonGuardDutyMalwareProtectionS3"
-
-Statement = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -110,20 +110,7 @@ def malware_pattern() -> str:
 
 
 def scan_role_trust(account: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "malware-protection-plan.guardduty.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                }
-            ],
-        },
-        separators=(",", ":"),
-    )
+    return iam_policies.service_trust_policy("malware-protection-plan.guardduty.amazonaws.com", source_account=account)
 
 
 def scan_role_policy(partition: str, region: str, account: str, bucket: str, kms_key_arn: str | None) -> str:
@@ -187,7 +174,7 @@ def scan_role_policy(partition: str, region: str, account: str, bucket: str, kms
                 "Condition": {"StringLike": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
             }
         )
-    return json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":"))
+    return iam_policies.document(*statements)
 
 
 class GuardDuty(pulumi.ComponentResource):

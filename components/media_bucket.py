@@ -21,13 +21,12 @@ Every bucket is protected from `pulumi destroy` and replacement (protect + retai
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from components import bucket_baseline, s3_policies
+from components import bucket_baseline, iam_policies, s3_policies
 
 CONTROLS: dict[str, str] = {
     "PATH-1": "media objects live in a dedicated S3 bucket (metadata in PostgreSQL), never on a server's disk",
@@ -90,55 +89,49 @@ def replication_role_policy(src: str, dst: str, src_key: str, dst_key: str, regi
     https://docs.aws.amazon.com/AmazonS3/latest/userguide/setting-repl-config-perm-overview.html
     https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-config-for-kms-objects.html
     """
-    return json.dumps(
+    return iam_policies.document(
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "ReadSourceConfiguration",
-                    "Effect": "Allow",
-                    "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
-                    "Resource": src,
-                },
-                {
-                    "Sid": "ReadSourceVersions",
-                    "Effect": "Allow",
-                    "Action": [
-                        "s3:GetObjectVersionForReplication",
-                        "s3:GetObjectVersionAcl",
-                        "s3:GetObjectVersionTagging",
-                    ],
-                    "Resource": f"{src}/*",
-                },
-                {
-                    "Sid": "WriteReplicas",
-                    "Effect": "Allow",
-                    "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
-                    "Resource": f"{dst}/*",
-                },
-                {
-                    "Sid": "DecryptSource",
-                    "Effect": "Allow",
-                    "Action": "kms:Decrypt",
-                    "Resource": src_key,
-                    "Condition": {
-                        "StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"},
-                        "ArnLike": {"kms:EncryptionContext:aws:s3:arn": [src, f"{src}/*"]},
-                    },
-                },
-                {
-                    "Sid": "EncryptReplicas",
-                    "Effect": "Allow",
-                    "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
-                    "Resource": dst_key,
-                    "Condition": {
-                        "StringEquals": {"kms:ViaService": f"s3.{dr_region}.amazonaws.com"},
-                        "ArnLike": {"kms:EncryptionContext:aws:s3:arn": [dst, f"{dst}/*"]},
-                    },
-                },
-            ],
+            "Sid": "ReadSourceConfiguration",
+            "Effect": "Allow",
+            "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
+            "Resource": src,
         },
-        separators=(",", ":"),
+        {
+            "Sid": "ReadSourceVersions",
+            "Effect": "Allow",
+            "Action": [
+                "s3:GetObjectVersionForReplication",
+                "s3:GetObjectVersionAcl",
+                "s3:GetObjectVersionTagging",
+            ],
+            "Resource": f"{src}/*",
+        },
+        {
+            "Sid": "WriteReplicas",
+            "Effect": "Allow",
+            "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+            "Resource": f"{dst}/*",
+        },
+        {
+            "Sid": "DecryptSource",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": src_key,
+            "Condition": {
+                "StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"},
+                "ArnLike": {"kms:EncryptionContext:aws:s3:arn": [src, f"{src}/*"]},
+            },
+        },
+        {
+            "Sid": "EncryptReplicas",
+            "Effect": "Allow",
+            "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
+            "Resource": dst_key,
+            "Condition": {
+                "StringEquals": {"kms:ViaService": f"s3.{dr_region}.amazonaws.com"},
+                "ArnLike": {"kms:EncryptionContext:aws:s3:arn": [dst, f"{dst}/*"]},
+            },
+        },
     )
 
 
@@ -268,22 +261,7 @@ class MediaBucket(pulumi.ComponentResource):
             opts=child,
         )
 
-        trust = acct.apply(
-            lambda a: json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "s3.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                            "Condition": {"StringEquals": {"aws:SourceAccount": a}},
-                        }
-                    ],
-                },
-                separators=(",", ":"),
-            )
-        )
+        trust = acct.apply(lambda a: iam_policies.service_trust_policy("s3.amazonaws.com", source_account=a))
         self.replication_role = aws.iam.Role(
             f"{name}-replication",
             name=f"{args.name_prefix}-media-replication",

@@ -6,14 +6,16 @@ Plain functions returning IAM policy JSON; components call them inside
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from components.iam_policies import Statement, document
 
-Statement = dict[str, Any]
-
-
-def document(*statements: Statement) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, separators=(",", ":"))
+__all__ = [
+    "Statement",
+    "allow_server_access_log_delivery",
+    "deny_insecure_transport",
+    "deny_tls_below",
+    "deny_version_deletion",
+    "document",
+]
 
 
 def deny_insecure_transport(bucket_arn: str) -> Statement:
