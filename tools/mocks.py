@@ -196,7 +196,7 @@ class KakoiMocks(pulumi.runtime.Mocks):
             return {"id": pl, "prefixListId": pl, "name": name, "cidrBlocks": ["52.219.0.0/20"], "region": region}
         if self.calls is not None:
             return self.calls(args)
-        raise NotImplementedError(f"the offline render has no mock for data source {token}; add it to tools/mocks.py")
+        raise LookupError(f"the offline render has no mock for data source {token}; add it to tools/mocks.py")
 
 
 # --- per-type computed outputs ---------------------------------------------------

@@ -130,3 +130,17 @@ def test_component_type_tokens_follow_the_convention(prod: StackView) -> None:
             assert pkg == "kakoi"
             assert (ROOT / "components" / f"{module}.py").is_file(), f"{r.type}: no components/{module}.py"
             assert name[0].isupper()
+
+
+def test_an_unmocked_data_source_is_an_error_not_a_silent_none() -> None:
+    """A data source the mocks do not know fails the render with its token, instead of returning nothing."""
+    import pulumi
+    import pytest
+
+    from tools.mocks import KakoiMocks
+
+    mocks = KakoiMocks(default_region="ap-northeast-1")
+    with pytest.raises(LookupError, match="aws:ec2/getAmi:getAmi"):
+        mocks.call(pulumi.runtime.MockCallArgs(token="aws:ec2/getAmi:getAmi", args={}, provider=""))
+    got = mocks.call(pulumi.runtime.MockCallArgs(token="aws:elb/getServiceAccount:getServiceAccount", args={}, provider=""))
+    assert got["arn"] == "arn:aws:iam::582318560864:root"
