@@ -29,7 +29,7 @@ venv: $(VENV)/.installed ## create or update the virtualenv
 render: venv ## offline render of STACK into build/STACK.stack.json (pulumi stack export format)
 	@$(PY) -m tools.render --stack $(STACK) --out build/$(STACK).stack.json
 
-preview: venv ## offline render of STACK plus a readable tree of what would be created
+preview: venv ## offline render of STACK, a tree of what would be created, the policy check and a controls report (exit 1 on a mandatory violation)
 	@$(PY) -m tools.preview --stack $(STACK)
 
 test: venv ## the whole test suite (infra, policies, app)
@@ -47,7 +47,7 @@ bench: venv ## render benchmarks (median wall time per stack, time per resource)
 	@$(PY) -m bench.render
 	@$(PY) -m bench.check
 
-lock: ## recompile the hashed lock files from the .in files (needs network to PyPI)
+lock: venv ## recompile the hashed lock files from the .in files (needs network to PyPI)
 	@$(PY) -m uv pip compile requirements-dev.in --python-version 3.12 --generate-hashes -q -o requirements-dev.txt
 	@for f in requirements.in policies/requirements.in app/requirements.in; do \
 	  $(PY) -m uv pip compile $$f -c requirements-dev.txt --python-version 3.12 --generate-hashes -q -o $${f%.in}.txt; done
