@@ -268,8 +268,6 @@ mail = Mail(
     opts=opts,
 )
 app_log_group = app_service_module.log_group_name(cfg.core.name_prefix)
-# RDS always manages the master secret here (manage_master_user_password); the output is typed optional
-master_secret_arn = database.master_secret_arn.apply(lambda arn: arn or "")
 app_iam = AppIam(
     "app-iam",
     AppIamArgs(
@@ -281,7 +279,7 @@ app_iam = AppIam(
         repository_arn=registry.repository_arn,
         log_group_name=app_log_group,
         database_key_arn=keys.database_key_arn,
-        master_secret_arn=master_secret_arn,
+        master_secret_arn=database.master_secret_arn,
         owner_secret_arn=database.owner_secret_arn,
         web_secret_arn=database.web_secret_arn,
         media_bucket_arn=media.bucket_arn,
@@ -310,7 +308,7 @@ app_service = AppService(
         db_provision_task_role_arn=app_iam.db_provision_task_role_arn,
         logs_key_arn=keys.logs_key_arn,
         log_retention_days=cfg.app.log_retention_days,
-        master_secret_arn=master_secret_arn,
+        master_secret_arn=database.master_secret_arn,
         owner_secret_arn=database.owner_secret_arn,
         web_secret_arn=database.web_secret_arn,
         django_secret_arn=app_iam.django_secret_arn,

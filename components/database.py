@@ -294,7 +294,8 @@ class Database(pulumi.ComponentResource):
         self.resource_id = self.instance.resource_id
         self.endpoint_address = self.instance.address
         self.port = self.instance.port
-        self.master_secret_arn = self.instance.master_user_secrets.apply(lambda s: s[0].secret_arn if s else "")
+        # RDS manages the master password (manage_master_user_password): one secret, typed optional by the SDK
+        self.master_secret_arn: pulumi.Output[str] = self.instance.master_user_secrets.apply(lambda s: (s[0].secret_arn or "") if s else "")
         self.owner_secret_arn = self.role_secrets["owner"].arn
         self.web_secret_arn = self.role_secrets["web"].arn
         self.register_outputs(
