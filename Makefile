@@ -11,7 +11,7 @@ UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements-dev.txt)
 export PYTHONDONTWRITEBYTECODE :=
 export PULUMI_SKIP_UPDATE_CHECK := true
 
-.PHONY: help venv render preview test lint typecheck bench lock clean docs audit
+.PHONY: help venv system-packages render preview test lint typecheck bench lock clean docs audit
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -32,7 +32,10 @@ render: venv ## offline render of STACK into build/STACK.stack.json (pulumi stac
 preview: venv ## offline render of STACK, a tree of what would be created, the policy check and a controls report (exit 1 on a mandatory violation)
 	@$(PY) -m tools.preview --stack $(STACK)
 
-test: venv ## the whole test suite (infra, policies, app)
+system-packages: ## install (as root on Debian) or name the Debian packages the tests need (scripts/system-packages.txt)
+	@scripts/ensure-system-packages
+
+test: venv system-packages ## the whole test suite (infra, policies, app)
 	@$(PY) -m pytest
 
 lint: venv ## ruff (lint and format check) and bandit on the app (CMD-1, SQL-2)

@@ -6,5 +6,5 @@ BENCH_APP_ARGS ?=
 bench-app: venv ## app benchmark: RLS cost on signed-in list requests (gunicorn, production settings, throw-away DB) and presign CPU per upload size
 	@$(PY) -m bench.app $(BENCH_APP_ARGS)
 
-test-browser: venv ## the headless Chromium tests only (needs /usr/bin/chromium: apt-get install chromium)
+test-browser: venv system-packages ## the headless Chromium tests only (Debian's chromium, installed by system-packages)
 	@$(PY) -m pytest app/tests -m browser -q
