@@ -1,6 +1,6 @@
 """The container's entrypoint (`python -m kakoi.entrypoint <command>`), without any shell.
 
-  web (default)    gunicorn serving kakoi.wsgi, started in this process (no exec, no shell)
+  web (default)    gunicorn (uvicorn workers) serving kakoi.asgi (HTTP + WebSocket), started in this process (no exec, no shell)
   migrate          with DATABASE_MASTER_USER set (the db-provision task): ensure_db_roles, then
                    migrate as kakoi_owner (`provision_db`; `migrate --rotate` rotates the role
                    passwords); without it (the service's migrate container, connected as
@@ -33,7 +33,7 @@ def _django() -> None:
 def web() -> int:
     from gunicorn.app.wsgiapp import WSGIApplication
 
-    sys.argv = ["gunicorn", "--config", "python:kakoi.gunicorn_conf", "kakoi.wsgi:application"]
+    sys.argv = ["gunicorn", "--config", "python:kakoi.gunicorn_conf", "kakoi.asgi:application"]
     WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
     return 0
 

@@ -1,4 +1,7 @@
-"""gunicorn settings for the container (read-only root filesystem: only /tmp is writable)."""
+"""gunicorn settings for the container (read-only root filesystem: only /tmp is writable).
+
+The workers are uvicorn's (kakoi.asgi_worker), serving kakoi.asgi: HTTP and the WebSocket
+signalling of live calls from the same process and port."""
 
 import os
 
@@ -7,6 +10,7 @@ import os
 bind = f"0.0.0.0:{int(os.environ.get('PORT', '8000'))}"
 workers = int(os.environ.get("GUNICORN_WORKERS", "3"))
 threads = 1
+worker_class = "kakoi.asgi_worker.KakoiUvicornWorker"
 timeout = 30
 graceful_timeout = 30
 # Longer than the ALB's idle timeout (60 s), so the ALB closes idle connections, not gunicorn.

@@ -6,4 +6,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("accounts.urls")),
     path("media/", include("media.urls")),
+    path("calls/", include("calls.urls")),
 ]

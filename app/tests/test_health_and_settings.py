@@ -26,6 +26,8 @@ PRODUCTION_ENV = {
     "AWS_REGION": "ap-northeast-1",
     "KAKOI_MEDIA_BUCKET": "kakoi-media",
     "KAKOI_EMAIL_FROM": "no-reply@kakoi.example",
+    "KAKOI_TURN_URLS": "turns:turn.kakoi.example:443?transport=tcp",
+    "KAKOI_TURN_SECRET": "t" * 40,
 }
 
 
@@ -91,6 +93,8 @@ def load_production(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> dic
         "AWS_REGION",
         "KAKOI_MEDIA_BUCKET",
         "KAKOI_EMAIL_FROM",
+        "KAKOI_TURN_URLS",
+        "KAKOI_TURN_SECRET",
     ],
 )
 def test_production_refuses_to_start_without_a_required_variable(monkeypatch, missing: str):

@@ -318,9 +318,10 @@ RAW_SQL_MODULES = {
     "core/dbroles.py": "role and grant DDL (CREATE/ALTER ROLE, GRANT) through psycopg.sql",
     "tenancy/db.py": "set_config('app.tenant_id', ..., true) for row-level security",
     "core/middleware.py": "the readiness probe's SELECT 1",
+    "calls/layer.py": "the channel layer: LISTEN/NOTIFY (pg_notify) and its two tables, static SQL with bound parameters",
 }
 #: third-party libraries the app may import: each is pinned with hashes in app/requirements.txt
-VETTED_LIBRARIES = {"django", "boto3", "botocore", "psycopg", "pyotp", "argon2", "whitenoise", "gunicorn"}
+VETTED_LIBRARIES = {"django", "boto3", "botocore", "psycopg", "pyotp", "argon2", "whitenoise", "gunicorn", "channels", "uvicorn_worker"}
 
 
 def _talks_sql(tree: ast.AST) -> bool:
@@ -357,5 +358,5 @@ def test_cmd2_app_code_uses_only_vetted_pinned_libraries():
     assert used <= VETTED_LIBRARIES, f"unvetted imports: {sorted(used - VETTED_LIBRARIES)}"
     pinned = (APP / "requirements.txt").read_text()
     for lib in VETTED_LIBRARIES:
-        dist = {"argon2": "argon2-cffi"}.get(lib, lib)
+        dist = {"argon2": "argon2-cffi", "uvicorn_worker": "uvicorn-worker"}.get(lib, lib)
         assert re.search(rf"^{re.escape(dist)}==\S+ \\", pinned, re.MULTILINE), f"{dist} is not pinned with hashes"

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "accounts",
     "storage",
     "media",
+    "calls",
 ]
 
 MIDDLEWARE = [
@@ -71,6 +72,8 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "kakoi.urls"
 WSGI_APPLICATION = "kakoi.wsgi.application"
+# HTTP and WebSocket (live-call signalling under /ws/) from one ASGI app: kakoi/asgi.py.
+ASGI_APPLICATION = "kakoi.asgi.application"
 
 TEMPLATES = [
     {
@@ -220,6 +223,24 @@ MEDIA_REQUIRE_MALWARE_SCAN = env.get_bool("KAKOI_MEDIA_REQUIRE_MALWARE_SCAN", Tr
 MEDIA_UPLOAD_FORM_SECONDS = 300  # life of a presigned POST
 MEDIA_DOWNLOAD_URL_SECONDS = 60  # life of a presigned GET
 MEDIA_MAX_PENDING_UPLOADS = 5  # unconfirmed uploads per user at a time
+
+# --- live calls (calls app) --------------------------------------------------------------------
+# Media go only through the TURN relay over TLS 1.3 (ENC-1): the browser gets these turns: URLs
+# and nothing else (no STUN, no UDP); credentials by the TURN REST scheme with this secret.
+KAKOI_TURN_URLS: list[str] = env.get_list("KAKOI_TURN_URLS")
+for _url in KAKOI_TURN_URLS:
+    if not _url.startswith("turns:") or "transport=udp" in _url:
+        raise ImproperlyConfigured(f"KAKOI_TURN_URLS may hold only turns: (TURN over TLS) URLs (ENC-1), got {_url!r}.")
+KAKOI_TURN_SECRET = env.get("KAKOI_TURN_SECRET")
+KAKOI_TURN_CREDENTIAL_TTL_SECONDS = env.get_int("KAKOI_TURN_CREDENTIAL_TTL_SECONDS", 3600)
+if not 60 <= KAKOI_TURN_CREDENTIAL_TTL_SECONDS <= 86400:
+    raise ImproperlyConfigured(f"KAKOI_TURN_CREDENTIAL_TTL_SECONDS must be between 60 and 86400, got {KAKOI_TURN_CREDENTIAL_TTL_SECONDS}.")
+# A call is a mesh (everyone sends to everyone): keep rooms small.
+KAKOI_ROOM_MAX_PARTICIPANTS = env.get_int("KAKOI_ROOM_MAX_PARTICIPANTS", 6)
+if not 2 <= KAKOI_ROOM_MAX_PARTICIPANTS <= 16:
+    raise ImproperlyConfigured(f"KAKOI_ROOM_MAX_PARTICIPANTS must be between 2 and 16, got {KAKOI_ROOM_MAX_PARTICIPANTS}.")
+# The channel layer runs on the app's PostgreSQL (no new datastore: ENC-1 holds on every hop).
+CHANNEL_LAYERS = {"default": {"BACKEND": "calls.layer.PostgresChannelLayer"}}
 
 # --- login protections --------------------------------------------------------------------------
 # Proxies in front of the app that append to X-Forwarded-For (the ALB: 1).

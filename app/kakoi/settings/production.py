@@ -50,6 +50,10 @@ if not MEDIA_REQUIRE_MALWARE_SCAN:  # noqa: F405
     )
 if KAKOI_S3_ENDPOINT_URL and not KAKOI_S3_ENDPOINT_URL.startswith("https://"):  # noqa: F405
     raise ImproperlyConfigured(f"KAKOI_S3_ENDPOINT_URL must be an https URL in production (ENC-1), got {KAKOI_S3_ENDPOINT_URL!r}.")  # noqa: F405
+KAKOI_TURN_URLS = env.require_list("KAKOI_TURN_URLS")
+KAKOI_TURN_SECRET = env.require("KAKOI_TURN_SECRET")
+if len(KAKOI_TURN_SECRET) < 32:
+    raise ImproperlyConfigured("KAKOI_TURN_SECRET must be at least 32 characters (the relay's TURN REST API secret).")
 DEFAULT_FROM_EMAIL = env.require("KAKOI_EMAIL_FROM")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 MAILERS = {

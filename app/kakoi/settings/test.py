@@ -50,3 +50,5 @@ DATABASES["default"].update(
     CONN_MAX_AGE=0,
 )
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
+KAKOI_TURN_URLS = ["turns:127.0.0.1:5349?transport=tcp"]
+KAKOI_TURN_SECRET = secrets.token_urlsafe(32)

@@ -21,6 +21,7 @@ import http.server
 import logging
 import socketserver
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -137,3 +138,35 @@ def other_site(pages: dict[str, str]) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def asgi_server() -> Iterator[str]:
+    """The app as production serves it (kakoi.asgi under uvicorn, with the worker's options: HTTP and
+    WebSocket on one port), in a thread, on http://127.0.0.1:<free port>; yields its origin."""
+    import asyncio
+    import socket
+
+    import uvicorn
+    from kakoi.asgi import application
+    from kakoi.asgi_worker import SERVER_OPTIONS
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((HOST, 0))
+    sock.listen(64)
+    options = {key: value for key, value in SERVER_OPTIONS.items() if key != "loop"}
+    server = uvicorn.Server(uvicorn.Config(application, log_level="warning", access_log=False, **options))
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not server.started:
+        raise RuntimeError("the ASGI server did not start")
+    try:
+        yield f"http://{HOST}:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
