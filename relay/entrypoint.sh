@@ -36,6 +36,7 @@ fi
 # a.b.c.d/n -> "first-last" (coturn takes ranges); IPv4 only: the relay subnets are IPv4.
 cidr_range() {
   cidr="$1"
+  case "$cidr" in *:*) fail "TURN_ALLOWED_PEER_CIDRS: '$cidr' is not an IPv4 CIDR (the relay range is IPv4)" ;; esac
   case "$cidr" in */*) addr="${cidr%/*}" bits="${cidr#*/}" ;; *) addr="$cidr" bits=32 ;; esac
   case "$bits" in '' | *[!0-9]*) fail "TURN_ALLOWED_PEER_CIDRS: bad prefix length in '$cidr'" ;; esac
   [ "$bits" -le 32 ] || fail "TURN_ALLOWED_PEER_CIDRS: bad prefix length in '$cidr'"
@@ -56,6 +57,18 @@ cidr_range() {
   dotted() { echo "$(( ($1 >> 24) & 255 )).$(( ($1 >> 16) & 255 )).$(( ($1 >> 8) & 255 )).$(( $1 & 255 ))"; }
   echo "$(dotted "$first")-$(dotted "$last")"
 }
+
+ALLOWED=""
+old_ifs="$IFS"; IFS=,
+for cidr in $TURN_ALLOWED_PEER_CIDRS; do
+  IFS="$old_ifs"
+  cidr=$(echo "$cidr" | tr -d ' ')
+  [ -n "$cidr" ] || continue
+  range=$(cidr_range "$cidr") || exit 2
+  ALLOWED="$ALLOWED allowed-peer-ip=$range"
+done
+IFS="$old_ifs"
+[ -n "$ALLOWED" ] || fail "TURN_ALLOWED_PEER_CIDRS holds no CIDR"
 
 mkdir -p "$RUN_DIR"
 umask 077
@@ -90,13 +103,7 @@ OUT="$RUN_DIR/turnserver.conf"
   echo "total-quota=$TOTAL_QUOTA"
   echo "userdb=$RUN_DIR/turndb"
   echo "pidfile=$RUN_DIR/turnserver.pid"
-  old_ifs="$IFS"; IFS=,
-  for cidr in $TURN_ALLOWED_PEER_CIDRS; do
-    IFS="$old_ifs"
-    cidr=$(echo "$cidr" | tr -d ' ')
-    [ -z "$cidr" ] || echo "allowed-peer-ip=$(cidr_range "$cidr")"
-  done
-  IFS="$old_ifs"
+  for line in $ALLOWED; do echo "$line"; done
   # Local runs only (make turn, tests: the relay address is 127.0.0.1). Never set in the image.
   if [ "${TURN_ALLOW_LOOPBACK_PEERS:-false}" = true ]; then echo "allow-loopback-peers"; fi
 } >"$OUT"
