@@ -80,7 +80,17 @@ def test_enc1_the_generated_config_has_only_the_tls_listener(relay: Relay):
     """ENC-1: the configuration coturn runs with disables every other listener and every protocol below TLS 1.3."""
     conf = (relay.directory / "run" / "turnserver.conf").read_text()
     lines = {line.strip() for line in conf.splitlines() if line.strip() and not line.startswith("#")}
-    assert {"no-udp", "no-tcp", "no-dtls", "no-tlsv1", "no-tlsv1_1", "no-tlsv1_2", "no-cli", "no-multicast-peers", "use-auth-secret"} <= lines
+    assert {
+        "no-udp",
+        "no-tcp",
+        "no-dtls",
+        "no-tlsv1",
+        "no-tlsv1_1",
+        "no-tlsv1_2",
+        "no-cli",
+        "no-multicast-peers",
+        "use-auth-secret",
+    } <= lines
     assert f"tls-listening-port={relay.port}" in lines and "alt-tls-listening-port=0" in lines
     assert not any(line.startswith(("listening-port", "alt-listening-port", "web-admin", "prometheus", "cli-")) for line in lines)
     assert oct((relay.directory / "run" / "turnserver.conf").stat().st_mode & 0o777) == "0o600"

@@ -107,7 +107,7 @@ class TurnClient:
         return decode(header + self._read(length))
 
     def _key(self) -> bytes:
-        return hashlib.md5(f"{self.username}:{self.realm.decode()}:{self.password}".encode()).digest()  # noqa: S324  (RFC 5389's key)
+        return hashlib.md5(f"{self.username}:{self.realm.decode()}:{self.password}".encode()).digest()
 
     def request(self, method: int, attributes: list[tuple[int, bytes]], transaction: bytes | None = None) -> Answer:
         """An authenticated request; learns realm and nonce from the first 401 (or a 438 stale nonce)."""
