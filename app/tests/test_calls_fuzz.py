@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from typing import Any
 
 from calls import protocol
 from hypothesis import HealthCheck, given, settings

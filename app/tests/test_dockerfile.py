@@ -166,3 +166,19 @@ def test_dockerignore_keeps_tests_and_local_artefacts_out_of_the_image():
     """The build context leaves out tests, bytecode caches and a locally collected static tree."""
     patterns = {line.strip() for line in (APP / ".dockerignore").read_text().splitlines() if line.strip() and not line.startswith("#")}
     assert {"tests", "**/__pycache__", "staticfiles"} <= patterns
+
+
+def test_web_serves_http_and_websocket_from_the_asgi_app_on_one_port():
+    """ENC-1 (signalling through the same TLS 1.3 load balancer): `web` runs gunicorn with uvicorn workers on
+    kakoi.asgi, so HTTP and the /ws/ signalling share port 8000; the worker caps WebSocket frames and leaves
+    X-Forwarded-* to Django."""
+    from kakoi import asgi_worker, entrypoint
+
+    source = (APP / "kakoi" / "entrypoint.py").read_text()
+    assert '"kakoi.asgi:application"' in source and "kakoi.wsgi" not in source
+    gunicorn_conf = (APP / "kakoi" / "gunicorn_conf.py").read_text()
+    assert 'worker_class = "kakoi.asgi_worker.KakoiUvicornWorker"' in gunicorn_conf
+    assert asgi_worker.KakoiUvicornWorker.CONFIG_KWARGS["proxy_headers"] is False
+    assert asgi_worker.SERVER_OPTIONS["ws_max_size"] == 64 * 1024
+    assert asgi_worker.SERVER_OPTIONS["http"] == "h11" and asgi_worker.SERVER_OPTIONS["lifespan"] == "off"
+    assert entrypoint.USAGE.startswith("usage:")
