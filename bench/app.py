@@ -98,6 +98,8 @@ def django_env(*, dbname: str, user: str, password: str, secret: str, static_roo
         KAKOI_EMAIL_FROM="kakoi@kakoi.bench",
         KAKOI_STATIC_ROOT=str(static_root),
         KAKOI_LOG_LEVEL="WARNING",
+        KAKOI_TURN_URLS=os.environ.get("KAKOI_BENCH_TURN_URL", "turns:127.0.0.1:5349?transport=tcp"),
+        KAKOI_TURN_SECRET=os.environ.get("KAKOI_BENCH_TURN_SECRET", secret),
     )
     return env
 
@@ -429,14 +431,14 @@ def orchestrate(args: argparse.Namespace) -> int:
 
     port = free_port()
     gunicorn_cmd = [sys.executable, "-m", "gunicorn", "--config", "python:kakoi.gunicorn_conf", "--bind", f"127.0.0.1:{port}"]
-    gunicorn_cmd += ["--workers", str(args.workers), "kakoi.wsgi:application"]
+    gunicorn_cmd += ["--workers", str(args.workers), "kakoi.asgi:application"]
     results: dict[str, list[dict[str, Any]]] = {"on": [], "off": []}
     checks: dict[str, int] = {}
     with (OUT / "gunicorn.log").open("w") as log:
         server = subprocess.Popen(gunicorn_cmd, cwd=APP, env=web_env, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_ready(port)
-            print(f"== gunicorn ({args.workers} sync workers, production settings) on 127.0.0.1:{port}; warm-up", flush=True)
+            print(f"== gunicorn ({args.workers} uvicorn workers, production settings) on 127.0.0.1:{port}; warm-up", flush=True)
             warm = run_load(port, seeded["session"], 200, args.concurrency, args.max_seconds)
             if warm["errors"] or not warm["ok"]:
                 raise SystemExit(f"warm-up failed: {warm['first_errors']} (see {OUT / 'gunicorn.log'})")
@@ -486,7 +488,7 @@ def report(
         f"{seeded['recordings']} recordings in {COMPANIES} companies)"
     )
     print(
-        f"gunicorn {args.workers} sync workers, production settings, PostgreSQL on loopback; load: {args.concurrency} connections, separate process"
+        f"gunicorn {args.workers} uvicorn workers, production settings, PostgreSQL on loopback; load: {args.concurrency} connections, separate process"
     )
     print(
         f"{'mode':<8} {'rounds':>6} {'requests':>9} {'req/s':>8} {'(min-max)':>15} {'p50 ms':>8} {'p99 ms':>8} "

@@ -204,6 +204,8 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
         channel = self.peers.get(target)
         if channel is None:
             channel = await database_sync_to_async(service.peer_channel)(self.user, self.room_id, message["to"])
+            if channel is not None and channel != self.channel_name:
+                self.peers[target] = channel  # forgotten when the room says the peer left
         if channel is None or channel == self.channel_name:
             await self.send_json({"type": "error", "code": "no_peer"})
             return
