@@ -7,8 +7,9 @@ channel layer on PostgreSQL - runs as in production. Loopback only, throw-away d
 
 from __future__ import annotations
 
+from kakoi.settings.production import ALLOWED_HOSTS
+
 from bench.app_settings import *  # noqa: F403
-from bench.app_settings import ALLOWED_HOSTS
 
 SECURE_SSL_REDIRECT = False
 SECURE_HSTS_SECONDS = 0

@@ -20,6 +20,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Mapping
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,22 +45,25 @@ logger = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 20  # < 25 s (CONTRACTS.md), far below the load balancer's idle timeout
 
 
-def _headers(scope: dict[str, Any]) -> dict[str, str]:
+def _headers(scope: Mapping[str, Any]) -> dict[str, str]:
+    """The handshake's headers, lower-cased; the first of a repeated header wins, repeated Cookie headers are joined."""
     headers: dict[str, str] = {}
     for raw_name, raw_value in scope.get("headers", []):
-        name = raw_name.decode("latin-1").lower()
-        value = raw_value.decode("latin-1")
-        headers[name] = f"{headers[name]}; {value}" if name == "cookie" and name in headers else headers.get(name, value)
+        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+        if name not in headers:
+            headers[name] = value
+        elif name == "cookie":
+            headers[name] = f"{headers[name]}; {value}"
     return headers
 
 
-def handshake_secure(headers: dict[str, str], scope: dict[str, Any]) -> bool:
+def handshake_secure(headers: dict[str, str], scope: Mapping[str, Any]) -> bool:
     header, value = settings.SECURE_PROXY_SSL_HEADER or ("", "")
     forwarded = headers.get(header.removeprefix("HTTP_").replace("_", "-").lower(), "") if header else ""
     return scope.get("scheme") == "wss" or forwarded.split(",")[0].strip() == value
 
 
-def origin_allowed(headers: dict[str, str], scope: dict[str, Any]) -> bool:
+def origin_allowed(headers: dict[str, str], scope: Mapping[str, Any]) -> bool:
     """The Origin must be exactly this site's origin (scheme, host, port) or a CSRF-trusted origin."""
     origin = headers.get("origin", "")
     host = headers.get("host", "")
@@ -89,6 +93,13 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
     user: service.SocketUser | None = None
     room_id: uuid.UUID | None = None
     participant_id: str | None = None
+
+    @property
+    def me(self) -> service.SocketUser:
+        """The socket's user (set by the accepted handshake; nothing runs before it)."""
+        if self.user is None:
+            raise RuntimeError("socket without a user")
+        return self.user
 
     # --- lifecycle -----------------------------------------------------------------------------
     async def connect(self) -> None:
@@ -131,21 +142,20 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code=code)
 
     async def _send_turn(self) -> None:
-        assert self.user is not None
-        servers = turn.ice_servers(self.user.user_id)
+        servers = turn.ice_servers(self.me.user_id)
         await self.send_json({"type": "turn", "iceTransportPolicy": "relay", **servers})
         self.turn_renew_at = time.monotonic() + turn.renew_after_seconds()
 
     async def _beat(self) -> None:
-        assert self.user is not None
+        user = self.me
         try:
             while True:
                 await asyncio.sleep(HEARTBEAT_SECONDS)
-                if not await database_sync_to_async(service.still_valid)(self.user):
+                if not await database_sync_to_async(service.still_valid)(user):
                     await self._close(protocol.CLOSE_SESSION_ENDED)
                     return
                 if self.room_id is not None:
-                    await database_sync_to_async(service.touch)(self.user, self.channel_name)
+                    await database_sync_to_async(service.touch)(user, self.channel_name)
                 await self.send_json({"type": "heartbeat"})
                 if time.monotonic() >= self.turn_renew_at:
                     await self._send_turn()
@@ -171,10 +181,9 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
             await self._close(protocol.CLOSE_INTERNAL_ERROR)
 
     async def on_join(self, message: dict[str, Any]) -> None:
-        assert self.user is not None
         if self.room_id is not None:
             await self._leave()
-        result = await database_sync_to_async(service.join)(self.user, message["room"], self.channel_name)
+        result = await database_sync_to_async(service.join)(self.me, message["room"], self.channel_name)
         if result.error or result.room_id is None or result.participant is None:
             await self.send_json({"type": "error", "code": result.error})
             return
@@ -188,22 +197,20 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "left"})
 
     async def on_media(self, message: dict[str, Any]) -> None:
-        assert self.user is not None
         if self.room_id is None:
             await self.send_json({"type": "error", "code": "not_in_room"})
             return
-        await database_sync_to_async(service.set_media)(self.user, self.channel_name, message["audio"], message["video"])
+        await database_sync_to_async(service.set_media)(self.me, self.channel_name, message["audio"], message["video"])
         await self._broadcast({"type": "peer-media", "peer": self.participant_id, "audio": message["audio"], "video": message["video"]})
 
     async def on_signal(self, message: dict[str, Any]) -> None:
-        assert self.user is not None
         if self.room_id is None:
             await self.send_json({"type": "error", "code": "not_in_room"})
             return
         target = str(message["to"])
         channel = self.peers.get(target)
         if channel is None:
-            channel = await database_sync_to_async(service.peer_channel)(self.user, self.room_id, message["to"])
+            channel = await database_sync_to_async(service.peer_channel)(self.me, self.room_id, message["to"])
             if channel is not None and channel != self.channel_name:
                 self.peers[target] = channel  # forgotten when the room says the peer left
         if channel is None or channel == self.channel_name:
@@ -214,7 +221,7 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
             {
                 "type": "peer.signal",
                 "room": str(self.room_id),
-                "company": str(self.user.company_id),
+                "company": str(self.me.company_id),
                 "to": target,
                 "payload": {"type": "signal", "from": self.participant_id, "data": message["data"]},
             },
@@ -242,13 +249,14 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
         )
 
     async def _broadcast(self, payload: dict[str, Any], channel: str | None = None) -> None:
-        assert self.user is not None and self.room_id is not None
+        if self.room_id is None:
+            return
         await self.channel_layer.group_send(
             service.room_group(self.room_id),
             {
                 "type": "room.event",
                 "room": str(self.room_id),
-                "company": str(self.user.company_id),
+                "company": str(self.me.company_id),
                 "sender": self.channel_name,
                 "payload": payload,
                 "channel": channel,

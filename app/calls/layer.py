@@ -176,7 +176,8 @@ class PostgresChannelLayer(BaseChannelLayer):
                     [channel, body, time.time() + self.expiry],
                 )
                 row = await cursor.fetchone()
-            assert row is not None
+            if row is None:
+                raise RuntimeError("the channel layer could not store a message")
             payload = f"@{row[0]}"
         async with self._connection() as conn:
             await conn.execute("SELECT pg_notify(%s, %s)", [LISTEN_PREFIX + client, payload])

@@ -28,6 +28,8 @@ CONTROLS: dict[str, str] = {
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": URLRouter([path("ws/calls/", CallConsumer.as_asgi()), re_path(r"", WebsocketDenier.as_asgi())]),
+        "websocket": URLRouter(
+            [path("ws/calls/", CallConsumer.as_asgi()), re_path(r"", WebsocketDenier.as_asgi())]  # type: ignore[arg-type]  # ASGI apps, not views
+        ),
     }
 )

@@ -56,9 +56,12 @@ class WebsocketCommunicator(ApplicationCommunicator):
         }
         super().__init__(app, scope)
 
+    async def output(self, timeout: float) -> dict[str, Any]:
+        return await self.receive_output(timeout)  # type: ignore[arg-type]  # asgiref annotates an int; any number works
+
     async def connect(self, timeout: float = 1) -> tuple[bool, int | None]:
         await self.send_input({"type": "websocket.connect"})
-        response = await self.receive_output(timeout)
+        response = await self.output(timeout)
         return (True, None) if response["type"] == "websocket.accept" else (False, response.get("code", 1000))
 
     async def send_to(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -68,13 +71,13 @@ class WebsocketCommunicator(ApplicationCommunicator):
         await self.send_to(text_data=json.dumps(data))
 
     async def receive_json_from(self, timeout: float = 1) -> Any:
-        response = await self.receive_output(timeout)
+        response = await self.output(timeout)
         assert response["type"] == "websocket.send", response
         return json.loads(response["text"])
 
     async def disconnect(self, code: int = 1000, timeout: float = 1) -> None:
         await self.send_input({"type": "websocket.disconnect", "code": code})
-        await self.wait(timeout)
+        await self.wait(timeout)  # type: ignore[arg-type]
 
 
 class Loop:
@@ -168,7 +171,7 @@ class Socket:
     def receive(self, timeout: float = 5) -> dict[str, Any]:
         """The next message other than a heartbeat, or {'closed': code}."""
         while True:
-            output = self.world.loop.run(self.comm.receive_output(timeout=timeout), timeout=timeout + 5)
+            output = self.world.loop.run(self.comm.output(timeout), timeout=timeout + 5)
             if output["type"] == "websocket.close":
                 self.closed = output.get("code", 1000)
                 return {"closed": self.closed}

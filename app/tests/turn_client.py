@@ -111,6 +111,7 @@ class TurnClient:
 
     def request(self, method: int, attributes: list[tuple[int, bytes]], transaction: bytes | None = None) -> Answer:
         """An authenticated request; learns realm and nonce from the first 401 (or a 438 stale nonce)."""
+        answer = Answer(cls=ERROR, method=method)
         for _ in range(3):
             if not self.nonce:
                 answer = self.exchange(encode(method, attributes, transaction=transaction))

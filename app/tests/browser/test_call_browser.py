@@ -120,7 +120,7 @@ def browser(call_stack: CallStack) -> Iterator[Browser]:
         pytest.fail(f"no browser at {CHROMIUM_BINARY}: apt-get install chromium (Debian), or set KAKOI_CHROMIUM")
     with sync_playwright() as playwright:
         pw: Playwright = playwright
-        env = {**os.environ, "HOME": str(call_stack.home)}
+        env: dict[str, str | float | bool] = {**os.environ, "HOME": str(call_stack.home)}
         chromium = pw.chromium.launch(executable_path=CHROMIUM_BINARY, args=CALL_ARGS, env=env, timeout=STEP_MS)
         try:
             yield chromium
