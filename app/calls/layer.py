@@ -125,6 +125,7 @@ class PostgresChannelLayer(BaseChannelLayer):
                     state.listening.set()
                     async for notify in conn.notifies():
                         await self._deliver(state, notify.payload)
+                        await asyncio.sleep(0)  # let the consumers drain their queues between deliveries
             except asyncio.CancelledError:
                 raise
             except psycopg.Error:
