@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 NOTIFY_LIMIT = 7900  # PostgreSQL's NOTIFY payload limit is 8000 bytes
 LISTEN_PREFIX = "kakoi_layer_"
+PURGE_INTERVAL_SECONDS = 300
 
 
 def connection_kwargs() -> dict[str, Any]:
@@ -85,6 +86,7 @@ class PostgresChannelLayer(BaseChannelLayer):
         super().__init__(expiry=expiry, capacity=capacity, **kwargs)
         self.group_expiry = group_expiry
         self.client = secrets.token_hex(6)
+        self._purged_at = 0.0
         self._states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = weakref.WeakKeyDictionary()
 
     # --- connections ------------------------------------------------------------------------
@@ -206,6 +208,10 @@ class PostgresChannelLayer(BaseChannelLayer):
     async def group_add(self, group: str, channel: str) -> None:
         self.require_valid_group_name(group)
         self.require_valid_channel_name(channel)
+        if time.monotonic() - self._purged_at > PURGE_INTERVAL_SECONDS:
+            # Rows left by processes that died (their sockets never discarded them) and undelivered large messages.
+            self._purged_at = time.monotonic()
+            await self.purge_expired()
         async with self._connection() as conn:
             await conn.execute(
                 "INSERT INTO calls_layergroup (group_name, channel, expires) VALUES (%s, %s, %s) "

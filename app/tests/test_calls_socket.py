@@ -416,3 +416,46 @@ def test_cj2_a_timed_out_session_is_refused_and_closed_at_the_next_heartbeat(
     with override_settings(KAKOI_SESSION_ABSOLUTE_SECONDS=-1):
         assert socket.receive() == {"closed": 4401}
         assert not Socket(world, session_for(world.carol)).connect()
+
+
+# --- the channel layer on PostgreSQL ------------------------------------------------------------
+
+
+def test_enc1_the_channel_layer_carries_small_and_large_messages_and_groups_over_postgresql(world: World, unblocked: None):
+    """ENC-1 (no new datastore): messages under and over NOTIFY's 8000 bytes arrive intact through PostgreSQL, groups
+    reach their members only, and expired rows are purged."""
+    from calls.layer import PostgresChannelLayer
+    from calls.models import LayerGroup, LayerMessage
+
+    layer, other = PostgresChannelLayer(expiry=60), PostgresChannelLayer(expiry=60)  # two "processes"
+
+    async def scenario() -> list[Any]:
+        mine, theirs = await layer.new_channel(), await other.new_channel()
+        received: list[Any] = []
+        # As a consumer does: receive (and so LISTEN) before anything is sent to the channel.
+        waiting = asyncio.ensure_future(other.receive(theirs))
+        waiting_mine = asyncio.ensure_future(layer.receive(mine))
+        await asyncio.sleep(0.3)
+        big = {"type": "peer.signal", "sdp": "a" * 20_000}
+        await layer.send(theirs, {"type": "small", "n": 1})
+        received.append(await asyncio.wait_for(waiting, 10))
+        await layer.send(theirs, big)
+        received.append(await asyncio.wait_for(other.receive(theirs), 10))
+        await layer.group_add("room.test", theirs)
+        await layer.group_add("room.test", mine)
+        await other.group_send("room.test", {"type": "room.event", "n": 2})
+        received.append(await asyncio.wait_for(other.receive(theirs), 10))
+        received.append(await asyncio.wait_for(waiting_mine, 10))
+        await layer.group_discard("room.test", mine)
+        await layer.group_discard("room.test", theirs)
+        return received
+
+    small, large, to_them, to_me = world.loop.run(scenario())
+    assert small == {"type": "small", "n": 1}
+    assert large["sdp"] == "a" * 20_000
+    assert to_them == to_me == {"type": "room.event", "n": 2}
+    assert not LayerMessage.objects.exists() and not LayerGroup.objects.filter(group_name="room.test").exists()
+    LayerGroup.objects.create(group_name="room.gone", channel="specific.dead!1", expires=time.time() - 1)
+    LayerMessage.objects.create(channel="specific.dead!1", body="{}", expires=time.time() - 1)
+    world.loop.run(layer.purge_expired())
+    assert not LayerGroup.objects.filter(group_name="room.gone").exists() and not LayerMessage.objects.exists()
