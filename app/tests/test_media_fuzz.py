@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import scanevents
 from accounts import tokens
 from accounts.models import Invitation, LoginChallenge, User, UserSession
 from conftest import PASSWORD, Tenant
@@ -313,12 +314,8 @@ def recording(client: Client, signed_in: Any, both: list[Tenant], aws: Any) -> R
     key = issued["upload"]["fields"]["key"]
     aws.put_object(Bucket=django_settings.KAKOI_MEDIA_BUCKET, Key=key, Body=body, ContentType="audio/wav")
     assert client.post(issued["confirm_url"]).status_code == 200
-    aws.put_object_tagging(
-        Bucket=django_settings.KAKOI_MEDIA_BUCKET,
-        Key=key,
-        Tagging={"TagSet": [{"Key": objects.SCAN_TAG, "Value": objects.NO_THREATS_FOUND}]},
-    )
-    assert client.get(reverse("media:status", args=[issued["id"]])).json()["status"] == "ready"  # the scan result is read once
+    assert scanevents.scanned(aws, key, objects.NO_THREATS_FOUND) == "ready"  # the scan result event
+    assert client.get(reverse("media:status", args=[issued["id"]])).json()["status"] == "ready"
     with tenant_context(a.company.pk):
         return Recording.objects.get(pk=issued["id"])
 
