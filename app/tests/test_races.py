@@ -120,12 +120,12 @@ def test_authz1_two_managers_demoting_each_other_leave_a_manager(committed: Tena
         sign_in(a, first)
         sign_in(b, second)
         responses = concurrently(
-            lambda: a.post(
+            lambda a=a: a.post(
                 reverse("accounts:member-role", args=[second.pk]),
                 {"password": PASSWORD, "role": "member"},
                 HTTP_X_FORWARDED_FOR="203.0.113.1",
             ),
-            lambda: b.post(
+            lambda b=b: b.post(
                 reverse("accounts:member-role", args=[first.pk]),
                 {"password": PASSWORD, "role": "member"},
                 HTTP_X_FORWARDED_FOR="203.0.113.2",
