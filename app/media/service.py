@@ -169,7 +169,10 @@ def confirm_upload(recording: Recording) -> Recording:
     if recording.status == Status.SCANNING:
         from media import scans
 
-        return scans.start_waiting(recording)
+        waiting = scans.start_waiting(recording)
+        if waiting is None:  # the scan result arrived first, and it was a threat
+            raise UploadError("The malware scan found a threat in this file. It was deleted.", status=422)
+        return waiting
     return recording
 
 

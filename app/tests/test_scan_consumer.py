@@ -63,6 +63,12 @@ def reload(recording: Recording) -> Recording | None:
         return Recording.objects.filter(pk=recording.pk).first()
 
 
+def fresh(recording: Recording) -> Recording:
+    found = reload(recording)
+    assert found is not None, "the recording was deleted"
+    return found
+
+
 @pytest.fixture
 def scanning(client: Any, signed_in: Any, tenant_a: Tenant, aws: Any) -> Recording:
     signed_in(client, tenant_a.member)
@@ -76,7 +82,7 @@ def test_av1_a_clean_result_event_makes_the_recording_ready(client, scanning, qu
     send(queue, scanevents.body(scanning.object_key, objects.NO_THREATS_FOUND, scanning.version_id))
     consumer = consume(queue, django_capture_on_commit_callbacks)
     assert consumer.counts == {"ready": 1}
-    assert reload(scanning).status == Status.READY
+    assert fresh(scanning).status == Status.READY
     assert not ScanCheck.objects.filter(object_key=scanning.object_key).exists()
     assert depth(queue["url"]) == 0
     assert client.get(reverse("media:download", args=[scanning.pk])).status_code == 302
@@ -89,7 +95,7 @@ def test_av1_redelivered_events_are_harmless(client, scanning, queue, aws, djang
     send(queue, clean)
     send(queue, clean)
     assert consume(queue, django_capture_on_commit_callbacks).counts == {"ready": 1, "duplicate": 1}
-    ready_at = reload(scanning).ready_at
+    ready_at = fresh(scanning).ready_at
 
     other = uploaded(client, aws, name="infected.wav")
     mail.outbox.clear()
@@ -100,7 +106,7 @@ def test_av1_redelivered_events_are_harmless(client, scanning, queue, aws, djang
     assert reload(other) is None and versions(aws, other.object_key) == []
     (notice,) = mail.outbox
     assert notice.to == [scanning.owner.email] and "infected.wav" in notice.body
-    assert reload(scanning).ready_at == ready_at
+    assert fresh(scanning).ready_at == ready_at
     assert depth(queue["url"]) == 0
 
 
@@ -123,7 +129,7 @@ def test_av1_malformed_events_go_to_the_dead_letter_queue(scanning, queue, djang
             consumer.poll_once()
     assert consumer.counts == {"malformed": 2 * len(bad)}
     assert depth(queue["url"]) == 0 and depth(queue["dlq"]) == len(bad)
-    assert reload(scanning).status == Status.SCANNING
+    assert fresh(scanning).status == Status.SCANNING
     assert "malformed scan event" in caplog.text
 
 
@@ -145,7 +151,7 @@ def test_av1_a_result_for_another_version_is_ignored(client, scanning, queue, aw
     replaced = aws.put_object(Bucket=settings.KAKOI_MEDIA_BUCKET, Key=scanning.object_key, Body=b"MZ", ContentType="audio/wav")
     send(queue, scanevents.body(scanning.object_key, objects.NO_THREATS_FOUND, replaced["VersionId"]))
     assert consume(queue, django_capture_on_commit_callbacks).counts == {"other-version": 1}
-    assert reload(scanning).status == Status.SCANNING
+    assert fresh(scanning).status == Status.SCANNING
 
 
 def test_av1_a_result_that_arrives_before_the_confirmation_is_applied_by_it(
@@ -178,7 +184,7 @@ def test_av1_the_sweep_finds_results_whose_event_was_lost(client, scanning, aws,
     )
     ScanCheck.objects.update(due_at=timezone.now() - timedelta(seconds=1))
     assert scans.sweep() == {"applied-ready": 1}
-    assert reload(scanning).status == Status.READY and not ScanCheck.objects.exists()
+    assert fresh(scanning).status == Status.READY and not ScanCheck.objects.exists()
 
     infected = uploaded(client, aws, name="lost-threat.wav")
     aws.put_object_tagging(
@@ -199,9 +205,22 @@ def test_av1_the_command_consumes_once_and_needs_a_queue(scanning, queue, settin
     with django_capture_on_commit_callbacks(execute=True):
         call_command("consume_scan_results", "--once", "--wait-seconds", "0", "--queue-url", queue["url"])
     assert "'ready': 1" in capsys.readouterr().out
-    assert reload(scanning).status == Status.READY
+    assert fresh(scanning).status == Status.READY
     settings.KAKOI_SCAN_QUEUE_URL = ""
     from django.core.management import CommandError
 
     with pytest.raises(CommandError, match="KAKOI_SCAN_QUEUE_URL"):
         call_command("consume_scan_results", "--once")
+
+
+def test_av1_a_threat_found_before_the_confirmation_removes_the_upload(
+    client, signed_in, tenant_a, aws, queue, django_capture_on_commit_callbacks
+):
+    """AV-1: a THREATS_FOUND event for an upload not yet confirmed deletes it at once; the confirmation then finds nothing."""
+    signed_in(client, tenant_a.member)
+    issued = upload(client, aws)
+    key = issued["upload"]["fields"]["key"]
+    send(queue, scanevents.body(key, objects.THREATS_FOUND, scanevents.current_version(aws, key)))
+    assert consume(queue, django_capture_on_commit_callbacks).counts == {"threat-removed": 1}
+    assert versions(aws, key) == []
+    assert confirm(client, issued).status_code == 404
