@@ -177,7 +177,8 @@ def apply_result(recording: Recording, result: str) -> str:
 def record_event(event: ScanEvent) -> str:
     """Apply one scan event, in its own transaction under the recording's tenant; returns the outcome."""
     company_id = storage_s3.company_of_key(event.key)
-    assert company_id is not None  # parse_event checked the key
+    if company_id is None:  # parse_event refuses such keys; a hand-made ScanEvent may not
+        raise MalformedEventError("the object key is not a recording key")
     with tenant_context(company_id):
         recording = Recording.objects.select_for_update().filter(company_id=company_id, object_key=event.key).first()
         if recording is None:
