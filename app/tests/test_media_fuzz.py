@@ -461,7 +461,9 @@ def test_fuzz_account_settings_forms(client: Client, signed_in: Any, both: list[
         ),
     )
     def run(name: str, data: dict[str, Any]) -> None:
-        check(name.split(":")[1], both, lambda: client.post(reverse(name), data), lambda r: r.status_code == 302)
+        # TOTP set-up writes a business table only when a code matches a fresh secret (never here): always checked
+        accepted = (lambda r: False) if name == "accounts:security-totp" else (lambda r: r.status_code == 302)
+        check(name.split(":")[1], both, lambda: client.post(reverse(name), data), accepted)
 
     run()
 

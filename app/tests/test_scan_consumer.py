@@ -224,3 +224,17 @@ def test_av1_a_threat_found_before_the_confirmation_removes_the_upload(
     assert consume(queue, django_capture_on_commit_callbacks).counts == {"threat-removed": 1}
     assert versions(aws, key) == []
     assert confirm(client, issued).status_code == 404
+
+
+def test_av1_the_consumer_does_not_receive_while_the_database_is_down(monkeypatch):
+    """AV-1: during a database failover the loop waits instead of receiving (each receive counts towards the DLQ)."""
+    from django.db import OperationalError, connection
+    from media.management.commands import consume_scan_results
+
+    assert consume_scan_results.database_ready() is True
+
+    def down() -> None:
+        raise OperationalError("the database system is starting up")
+
+    monkeypatch.setattr(connection, "ensure_connection", down)
+    assert consume_scan_results.database_ready() is False

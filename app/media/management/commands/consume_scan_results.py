@@ -7,7 +7,9 @@ not a valid scan result is logged and left alone: after the queue's maxReceiveCo
 SQS moves it to the dead-letter queue (alarmed). Any other error is logged and the message is
 retried after its visibility timeout; the loop itself never stops on a bad message.
 Every MEDIA_SCAN_SWEEP_INTERVAL_SECONDS the reconciliation sweep (media.scans.sweep) runs.
-SIGTERM (ECS stopping the task) ends the loop after the current batch.
+While the database is unreachable it does not receive at all (each receive counts towards the
+dead-letter queue), and waits with backoff. SIGTERM (ECS stopping the task) ends the loop after
+the current batch.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, connection
 
 from media import scans
 
@@ -35,6 +37,14 @@ def sqs_client() -> Any:
         region_name=settings.AWS_REGION,
         config=Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30),
     )
+
+
+def database_ready() -> bool:
+    try:
+        connection.ensure_connection()
+    except DatabaseError:
+        return False
+    return True
 
 
 class Consumer:
@@ -139,8 +149,17 @@ class Command(BaseCommand):
         interval = int(settings.MEDIA_SCAN_SWEEP_INTERVAL_SECONDS)
         next_sweep = time.monotonic()
         logger.info("consuming scan events from %s (sweep every %d s)", queue_url, interval)
+        backoff = 1.0
         while not consumer.stopping:
             close_old_connections()
+            if not database_ready():
+                # do not receive while the database is unreachable (a failover): every receive counts
+                # towards the dead-letter queue's maxReceiveCount
+                logger.warning("database unreachable: waiting %.0f s before receiving scan events", backoff)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 60.0)
+                continue
+            backoff = 1.0
             consumer.poll_once()
             if time.monotonic() >= next_sweep:
                 consumer.sweep()
