@@ -16,6 +16,7 @@ from accounts.models import User
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
 from storage import s3 as storage_s3
 from storage.purge import schedule_purge
 
@@ -171,7 +172,7 @@ def confirm_upload(recording: Recording) -> Recording:
 
         waiting = scans.start_waiting(recording)
         if waiting is None:  # the scan result arrived first, and it was a threat
-            raise UploadError("The malware scan found a threat in this file. It was deleted.", status=422)
+            raise UploadError(gettext("The malware scan found a threat in this file. It was deleted."), status=422)
         return waiting
     return recording
 

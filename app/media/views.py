@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.csp import CSP
+from django.utils.translation import gettext
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_POST
 
@@ -190,7 +191,7 @@ def _read_json(request: HttpRequest) -> Any:
     except (UnicodeDecodeError, ValueError):
         raise service.UploadError("The request is not valid JSON.") from None
     except RecursionError:  # deeply nested arrays/objects: json gives up before the stack does
-        raise service.UploadError("The request is nested too deeply.") from None
+        raise service.UploadError(gettext("The request is nested too deeply.")) from None
 
 
 @require_POST
