@@ -75,7 +75,9 @@ def status_counts(responses: list[Any]) -> Counter[int]:
 
 def test_authz1_parallel_password_guesses_cannot_pass_the_account_limit(committed: Tenant, settings: Any):
     """AUTHZ-1 (finding 3): 8 parallel wrong passwords for one account from one client: exactly 3 (the limit) are
-    checked, the other 5 get 429. Before the fix the account counter was read before any failure was written."""
+    checked, the other 5 get 429. (Before issue 12 this shape held only because the per-IP counter's row lock lined
+    the requests up; the per-account counter itself was read before any failure was written, which let parallel
+    guesses from many addresses through. Now every bucket is a reservation under a row lock: see the next test.)"""
     settings.KAKOI_THROTTLE = {**settings.KAKOI_THROTTLE, "login-account": (3, 900), "login-ip": (1000, 900)}
     email = committed.member.email
 
@@ -84,6 +86,24 @@ def test_authz1_parallel_password_guesses_cannot_pass_the_account_limit(committe
 
     counts = status_counts(concurrently(*(guess(n) for n in range(8))))
     assert counts == Counter({200: 3, 429: 5}), counts
+
+
+def test_authz1_parallel_reauthentication_guesses_from_many_addresses_cannot_pass_the_user_limit(committed: Tenant, settings: Any):
+    """AUTHZ-1 (findings 1 and 3): 8 parallel wrong current passwords for one signed-in user, each from its own address
+    (so no per-client lock lines them up): exactly 3 (the per-user limit) are checked, 5 get 429. The reservation is
+    an increment under a row lock, so check and act cannot interleave."""
+    settings.KAKOI_THROTTLE = {**settings.KAKOI_THROTTLE, "reauth-user": (3, 900), "reauth-ip": (1000, 900)}
+    clients = []
+    for _ in range(8):
+        c = Client()
+        sign_in(c, committed.member)
+        clients.append(c)
+
+    def guess(n: int, c: Client) -> Callable[[], Any]:
+        return lambda: c.post(reverse("accounts:security-email"), {"password": f"guess {n}"}, HTTP_X_FORWARDED_FOR=f"198.51.100.{n + 1}")
+
+    counts = status_counts(concurrently(*(guess(n, c) for n, c in enumerate(clients))))
+    assert counts == Counter({400: 3, 429: 5}), counts
 
 
 def test_path1_parallel_upload_requests_cannot_pass_the_pending_limit(committed: Tenant, settings: Any, aws: Any):
