@@ -86,6 +86,21 @@ def email_change_requested_for_taken_address(old: str, new: str) -> None:
     )
 
 
+def login_failures(to: str, failures: int) -> None:
+    """Many failed sign-ins on the account from many addresses (nobody is locked out: issue 12)."""
+    send_after_commit(
+        to,
+        gettext("Failed sign-ins to your kakoi account"),
+        gettext(
+            "There were %(failures)d failed attempts to sign in to your kakoi account within the last hour, from "
+            "several addresses (most recently at %(when)s). You can still sign in as usual.\n"
+            "If you use a short or reused password, change it now."
+        )
+        % {"failures": failures, "when": _when()}
+        + FOOTER,
+    )
+
+
 def reauth_failures(to: str, failures: int, ip: str) -> None:
     """Repeated wrong current passwords in a signed-in session: someone may be guessing (issue 12)."""
     send_after_commit(

@@ -121,6 +121,18 @@ def test_authz1_a_stranger_cannot_lock_out_a_manager(client, tenant_a: Tenant, l
     assert response.status_code == 302 and response["Location"] == "/login/verify/"
 
 
+def test_authz1_guesses_spread_over_many_addresses_tell_the_owner_without_locking_them_out(client, tenant_a: Tenant, settings):
+    """AUTHZ-1 (findings 3 and 4): failures from many addresses each stay under their (account, client) limit; at 4
+    failures in all the owner is mailed once, and can still sign in."""
+    settings.KAKOI_THROTTLE = {**settings.KAKOI_THROTTLE, "login-account-all": (4, 3600)}
+    stranger = type(client)()
+    for n in range(6):
+        assert login(stranger, tenant_a.member.email, "wrong", f"192.0.2.{n + 1}").status_code == 200
+    notices = [m for m in mail.outbox if "Failed sign-ins" in m.subject]
+    assert len(notices) == 1 and notices[0].to == [tenant_a.member.email]
+    assert login(client, tenant_a.member.email, PASSWORD, "198.51.100.40").status_code == 302
+
+
 def test_authz1_ipv6_clients_are_counted_per_64(client, tenant_a: Tenant, login_limits):
     """AUTHZ-1 (finding 7): rotating through a /64 gives no new budget; another /64 has its own."""
     for n in range(4):

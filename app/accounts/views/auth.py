@@ -86,6 +86,16 @@ def _start_second_factor(request: HttpRequest, user: User, next_url: str) -> Htt
     return redirect("accounts:login-verify")
 
 
+def _count_account_failure(email: str) -> None:
+    """Failures on one account from every client: a guess spread over many addresses refuses nobody (that would
+    be a lock-out anyone could cause) but, at the limit, tells the owner once per window."""
+    limit, _ = settings.KAKOI_THROTTLE["login-account-all"]
+    if throttle.hit("login-account-all", email) == int(limit):
+        user = User.objects.filter(email=email, is_active=True).only("email").first()
+        if user is not None:
+            notices.login_failures(user.email, int(limit))
+
+
 @login_not_required
 @sensitive_post_parameters("password")
 @require_http_methods(FORM_METHODS)
@@ -104,6 +114,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             attempt.succeeded()
             _clear_pending(request)
             return _start_second_factor(request, user, next_url)
+        _count_account_failure(email)
         form.add_error(None, "The email address or password is incorrect.")
     return render(request, "accounts/login.html", {"form": form, "next": next_url})
 

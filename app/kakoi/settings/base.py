@@ -245,6 +245,7 @@ KAKOI_EMAIL_CHANGE_TTL_SECONDS = 60 * 60
 KAKOI_THROTTLE = {
     "login-ip": (30, 15 * 60),  # failed sign-ins per client
     "login-account": (5, 15 * 60),  # failed sign-ins per account and client
+    "login-account-all": (20, 60 * 60),  # failed sign-ins per account from all clients: never refuses, mails the owner
     "otp-ip": (30, 15 * 60),  # failed codes (and code re-sends) per client
     "otp-account": (10, 15 * 60),  # failed codes per account (only after its password)
     "reauth-user": (5, 15 * 60),  # wrong current passwords per signed-in user (every re-authentication)
