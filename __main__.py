@@ -28,6 +28,7 @@ from components.mail import Mail, MailArgs
 from components.media_bucket import MediaBucket, MediaBucketArgs
 from components.network import Network, NetworkArgs
 from components.registry import Registry, RegistryArgs
+from components.scan_events import ScanEvents, ScanEventsArgs
 from components.security_groups import SecurityGroups, SecurityGroupsArgs
 from components.waf import Waf, WafArgs
 from stackconfig.pulumi_source import PulumiConfigValues
@@ -291,6 +292,16 @@ app_iam = AppIam(
     ),
     opts=opts,
 )
+# the plain environment of every app container (web, migrate, scan consumer)
+app_env = app_service_module.app_environment(
+    domain_name=cfg.edge.domain_name,
+    region=cfg.core.region,
+    database_host=database.endpoint_address,
+    database_port=database.port,
+    media_bucket=media.bucket_name,
+    mail_from=cfg.app.mail_from,
+    ses_configuration_set=mail.configuration_set_name,
+)
 app_service = AppService(
     "app",
     AppServiceArgs(
@@ -312,15 +323,7 @@ app_service = AppService(
         owner_secret_arn=database.owner_secret_arn,
         web_secret_arn=database.web_secret_arn,
         django_secret_arn=app_iam.django_secret_arn,
-        environment=app_service_module.app_environment(
-            domain_name=cfg.edge.domain_name,
-            region=cfg.core.region,
-            database_host=database.endpoint_address,
-            database_port=database.port,
-            media_bucket=media.bucket_name,
-            mail_from=cfg.app.mail_from,
-            ses_configuration_set=mail.configuration_set_name,
-        ),
+        environment=app_env,
         subnet_ids=network.private_subnet_ids,
         security_group_id=sgs.app_sg_id,
         target_group_arn=edge.target_group_arn,
@@ -361,6 +364,38 @@ alerts = Alerts(
     ),
     opts=opts,
 )
+# ---- malware scan results as events (AV-1): GuardDuty -> EventBridge -> SQS -> the app's scan consumer
+scan_events = ScanEvents(
+    "scan-events",
+    ScanEventsArgs(
+        name_prefix=cfg.core.name_prefix,
+        account_id=identity.account_id,
+        partition=partition.partition,
+        region=cfg.core.region,
+        media_bucket_name=media.bucket_name,
+        media_bucket_arn=media.bucket_arn,
+        alerts_topic_arn=alerts.topic_arn,
+        key_rotation_days=cfg.data.key_rotation_days,
+        cluster_arn=app_service.cluster.arn,
+        cluster_name=app_service.cluster_name,
+        image_ref=registry.image_ref,
+        cpu_architecture=cfg.app.cpu_architecture,
+        execution_role_arn=app_iam.execution_role_arn,
+        log_group_name=app_service.log_group_name,
+        environment=app_env,
+        web_secret_arn=database.web_secret_arn,
+        django_secret_arn=app_iam.django_secret_arn,
+        subnet_ids=network.private_subnet_ids,
+        security_group_id=sgs.app_sg_id,
+        mail_identity_arn=mail.identity_arn,
+        mail_configuration_set_arn=mail.configuration_set_arn,
+        mail_from=cfg.app.mail_from,
+        service_enabled=cfg.app.service_enabled,
+    ),
+    opts=opts,
+    service_ready=app_iam.service_policies,
+)
+pulumi.export("scanQueueUrl", scan_events.queue_url)
 guardduty = GuardDuty(
     "guardduty",
     GuardDutyArgs(
@@ -428,7 +463,7 @@ availability = Availability(
         access_logs_bucket=logs.access_logs_bucket_name,
         monitored=monitored,
         findings_rule_names=[guardduty.findings_rule_name, guardduty.malware_rule_name],
-        alarm_arns=alarms.alarm_arns,
+        alarm_arns=[*alarms.alarm_arns, *scan_events.alarm_arns],
         down_alarm_names=alarms.down_alarm_names,
     ),
     opts=opts,

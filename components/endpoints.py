@@ -69,6 +69,7 @@ INTERFACE_SERVICES: tuple[InterfaceService, ...] = (
     InterfaceService("secretsmanager", "Secrets Manager: secrets injected into tasks"),
     InterfaceService("kms", "KMS: app encryption keys"),
     InterfaceService("email", "SES API: app mail", policy=False),
+    InterfaceService("sqs", "SQS: the malware scan results the scan consumer reads (components/scan_events.py)"),
 )
 
 

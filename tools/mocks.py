@@ -444,6 +444,13 @@ def _dashboard(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h:
 
 
 # --- the app's deployment (components.registry, app_service, mail)
+def _sqs_queue(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: str) -> dict[str, Any]:
+    """SQS: the id is the queue URL; the ARN has no resource type (arn:aws:sqs:<region>:<account>:<name>)."""
+    queue = str(inputs.get("name") or f"{name}-{h[:7]}")
+    url = f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{queue}"
+    return {"__id": url, "__arn": m.arn("sqs", region, queue), "url": url}
+
+
 def _ecr_repository(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: str) -> dict[str, Any]:
     repo = str(inputs.get("name") or f"{name}-{h[:7]}")
     return {
@@ -539,6 +546,7 @@ SPECIAL: dict[str, Handler] = {
     "docker-build:index:Image": _docker_image,
     "aws:ecs/taskDefinition:TaskDefinition": _ecs_task_definition,
     "aws:ecs/service:Service": _ecs_service,
+    "aws:sqs/queue:Queue": _sqs_queue,
     "aws:sesv2/emailIdentity:EmailIdentity": _ses_identity,
     "aws:sesv2/configurationSet:ConfigurationSet": _ses_configuration_set,
 }

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from storage import s3
 from storage.purge import schedule_purge
 from tenancy.models import Company
 
 from accounts import notices
 from accounts.models import Role, User
+from accounts.roles import LastManagerError, current_role, drop_manager_invitations, ensure_a_manager_remains, lock_company, require_manager
 from accounts.sessions import end_user_sessions
 
 CONTROLS: dict[str, str] = {
@@ -26,21 +29,26 @@ CONTROLS: dict[str, str] = {
 logger = logging.getLogger(__name__)
 
 
-class LastManagerError(Exception):
-    """The only manager of a company with other users cannot leave it without a manager."""
-
-
-def check_can_delete(user: User) -> None:
-    if user.role != Role.MANAGER:
-        return
-    others = User.objects.filter(company_id=user.company_id).exclude(pk=user.pk)
-    if others.exists() and not others.filter(role=Role.MANAGER).exists():
-        raise LastManagerError
+__all__ = ["LastManagerError", "delete_account"]
 
 
 def delete_account(user: User, *, actor: User) -> None:
-    """Delete `user` (who is `actor` for self-service, or a member deleted by their manager)."""
-    check_can_delete(user)
+    """Delete `user` (who is `actor` for self-service, or a member deleted by their manager).
+
+    Under the company lock (accounts.roles), with the roles re-read: the last manager cannot
+    go while others remain, and a manager deletes members only, while still a manager.
+    """
+    lock_company(user.company_id)
+    role = current_role(user.pk, user.company_id)
+    if role is None:
+        raise Http404
+    if actor.pk != user.pk:
+        require_manager(actor)
+        if role != Role.MEMBER:
+            raise PermissionDenied
+    if role == Role.MANAGER:
+        ensure_a_manager_remains(user.company_id, losing=user.pk)
+        drop_manager_invitations(user.pk, user.company_id)
     company_id, user_id, email = user.company_id, user.pk, user.email
     end_user_sessions(user)
     user.delete()

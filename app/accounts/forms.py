@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.clientip import client_ip
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import SetPasswordMixin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
+from accounts import notices, throttle
 from accounts.models import Role, User, normalize_email
 
 CONTROLS: dict[str, str] = {
     "CJ-3": "password change, second-factor changes, email and role changes and deletions need the typed password (or the member's address)",
     "PWD-1": "a password change needs the current password; new passwords go through AUTH_PASSWORD_VALIDATORS",
+    "AUTHZ-1": "every re-authentication (CurrentPasswordForm and its subclasses) is throttled per user and per client, "
+    "answers 429 with Retry-After when over, and mails the user after repeated wrong passwords",
 }
 
 
@@ -29,20 +36,33 @@ class CodeForm(forms.Form):
 
 
 class CurrentPasswordForm(forms.Form):
-    """Re-authentication: the user's current password."""
+    """Re-authentication: the user's current password, throttled (accounts.throttle).
+
+    Every form that asks for the current password derives from this one, so every
+    re-authentication shares one budget of failures per user ("reauth-user") and per client
+    ("reauth-ip"); over it, validating the form raises throttle.ThrottledError, which
+    accounts.middleware.ThrottledMiddleware answers with 429 and Retry-After. The
+    KAKOI_REAUTH_NOTICE_AFTER-th failure in a window emails the account's address.
+    """
 
     password = forms.CharField(
-        label="Your current password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        label=_("Your current password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
     )
 
-    def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, user: User, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
         self.user = user
+        self.request = request
         super().__init__(*args, **kwargs)
 
     def clean_password(self) -> str:
         password = self.cleaned_data["password"]
+        ip = client_ip(self.request)
+        attempt = throttle.attempt(("reauth-user", str(self.user.pk)), ("reauth-ip", throttle.client_bucket(ip)))
         if not self.user.check_password(password):
-            raise forms.ValidationError("The password is incorrect.")
+            if attempt.counts["reauth-user"] == int(settings.KAKOI_REAUTH_NOTICE_AFTER):
+                notices.reauth_failures(self.user.email, attempt.counts["reauth-user"], ip)
+            raise forms.ValidationError(_("The password is incorrect."))
+        attempt.succeeded()
         return password
 
 
@@ -62,9 +82,9 @@ class EmailChangeForm(CurrentPasswordForm):
     def clean_new_email(self) -> str:
         email = normalize_email(self.cleaned_data["new_email"])
         if email == self.user.email:
-            raise forms.ValidationError("That is already your address.")
-        if User.objects.filter(email=email).exists():
-            raise forms.ValidationError("That address cannot be used.")
+            raise forms.ValidationError(_("That is already your address."))
+        # No "already in use" answer here: it would tell any member which addresses have an
+        # account (issue 12). The view answers the same either way and mails only a free address.
         return email
 
 
@@ -81,11 +101,9 @@ class InviteForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
 
     def clean_email(self) -> str:
-        email = normalize_email(self.cleaned_data["email"])
-        if User.objects.filter(email=email).exists():
-            # USR-1: one account per address; an address that has one cannot be invited anywhere.
-            raise forms.ValidationError("That address already has an account.")
-        return email
+        # Whether the address has an account (anywhere) is not said here: that would enumerate
+        # accounts. USR-1 still holds: accepting refuses an address that has one.
+        return normalize_email(self.cleaned_data["email"])
 
 
 class RoleForm(CurrentPasswordForm):
@@ -116,6 +134,9 @@ class AcceptInvitationForm(SetPasswordMixin, forms.Form):
 
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()
+        if User.objects.filter(email=normalize_email(self.email)).exists():
+            # USR-1: one account per address. Only the invitee (who holds the link) sees this.
+            raise forms.ValidationError(_("This address already has a kakoi account. Sign in with it instead."))
         self.validate_passwords()
         self.validate_password_for_user(User(email=self.email, name=self.cleaned_data.get("name", "")))
         return cleaned

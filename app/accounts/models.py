@@ -191,3 +191,18 @@ class ThrottleCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key[:12]}…: {self.count}"
+
+
+class UsedToken(models.Model):
+    """A single-use link that was used (issue 12): an email-change confirmation works once.
+
+    Global, like ThrottleCounter: the key is a SHA-256 of the purpose and the token's random nonce,
+    so nothing about the user is stored. Rows older than the token's life are removed when new
+    ones are recorded (the signature's max_age refuses such tokens anyway).
+    """
+
+    key = models.CharField(max_length=64, primary_key=True)
+    used_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.key[:12]}…"

@@ -11,6 +11,7 @@ import functools
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 CONTROLS: dict[str, str] = {
     "CSRF-3": "password, second-factor, email and role changes and deletions each send a notice to the registered address (after commit)",
@@ -68,6 +69,50 @@ def email_change_requested(old: str, new: str, confirm_url: str) -> None:
         "A change of your kakoi email address was requested",
         f"Someone signed in to your account asked to change its email address to {new} at {_when()}.\n"
         "Nothing changes until the new address is confirmed." + FOOTER,
+    )
+
+
+def email_change_requested_for_taken_address(old: str, new: str) -> None:
+    """The requested address already has an account: nothing goes to it (no spam relay, no enumeration)."""
+    send_after_commit(
+        old,
+        gettext("A change of your kakoi email address was requested"),
+        gettext(
+            "Someone signed in to your account asked to change its email address to %(new)s at %(when)s.\n"
+            "Nothing changes until the new address is confirmed."
+        )
+        % {"new": new, "when": _when()}
+        + FOOTER,
+    )
+
+
+def login_failures(to: str, failures: int) -> None:
+    """Many failed sign-ins on the account from many addresses (nobody is locked out: issue 12)."""
+    send_after_commit(
+        to,
+        gettext("Failed sign-ins to your kakoi account"),
+        gettext(
+            "There were %(failures)d failed attempts to sign in to your kakoi account within the last hour, from "
+            "several addresses (most recently at %(when)s). You can still sign in as usual.\n"
+            "If you use a short or reused password, change it now."
+        )
+        % {"failures": failures, "when": _when()}
+        + FOOTER,
+    )
+
+
+def reauth_failures(to: str, failures: int, ip: str) -> None:
+    """Repeated wrong current passwords in a signed-in session: someone may be guessing (issue 12)."""
+    send_after_commit(
+        to,
+        gettext("Wrong passwords were entered in your kakoi session"),
+        gettext(
+            "Your current password was entered wrongly %(failures)d times in a signed-in session of your account "
+            "(most recently at %(when)s from %(ip)s). Further attempts are blocked for a while.\n"
+            "If this was not you, change your password and sign out your other sessions."
+        )
+        % {"failures": failures, "when": _when(), "ip": ip}
+        + FOOTER,
     )
 
 

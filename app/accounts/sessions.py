@@ -23,16 +23,19 @@ CONTROLS: dict[str, str] = {
 }
 
 AUTH_AT_KEY = "_kakoi_auth_at"
+#: set when the login passed a second factor; a manager's session without it is ended (promotion)
+SECOND_FACTOR_KEY = "_kakoi_second_factor"
 SEEN_AT_KEY = "_kakoi_seen_at"
 BACKEND = "accounts.backends.EmailBackend"
 
 
-def complete_login(request: HttpRequest, user: User) -> None:
-    """Log the user in (new session key), stamp the session and track it."""
+def complete_login(request: HttpRequest, user: User, *, second_factor: bool) -> None:
+    """Log the user in (new session key), stamp the session (and whether a second factor was passed) and track it."""
     login(request, user, backend=BACKEND)
     now = int(time.time())
     request.session[AUTH_AT_KEY] = now
     request.session[SEEN_AT_KEY] = now
+    request.session[SECOND_FACTOR_KEY] = bool(second_factor)
     key = request.session.session_key
     if key:
         UserSession.objects.get_or_create(company_id=user.company_id, user=user, session_key=key)

@@ -2,8 +2,9 @@
 
 The signature (Django signing, HMAC with SECRET_KEY and a per-purpose salt)
 stops forgery; the database makes them single use: an invitation stores the
-hash of the token's nonce and is marked accepted, an email-change token names
-the address it changes from, so it is dead once the address has changed.
+hash of the token's nonce and is marked accepted; an email-change token names
+the address it changes from (dead once the address has changed) and carries a
+random nonce whose use is recorded (UsedToken), so it works exactly once.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.core import signing
 
 CONTROLS: dict[str, str] = {
     "USR-1": "invitations are signed, expiring, single-use links bound to one company and one address",
+    "CSRF-3": "email-change links are signed, expire after an hour and work once (their use is recorded)",
 }
 
 INVITATION_SALT = "kakoi.invitation"
@@ -60,15 +62,21 @@ class EmailChangeToken:
     user_id: uuid.UUID
     old_email: str
     new_email: str
+    nonce: str
+
+    @property
+    def use_key(self) -> str:
+        """The UsedToken key recorded when this link is used."""
+        return hashlib.sha256(f"{EMAIL_CHANGE_SALT}\x00{self.nonce}".encode()).hexdigest()
 
 
 def make_email_change_token(user_id: uuid.UUID, old_email: str, new_email: str) -> str:
-    return signing.dumps({"u": str(user_id), "o": old_email, "n": new_email}, salt=EMAIL_CHANGE_SALT)
+    return signing.dumps({"u": str(user_id), "o": old_email, "n": new_email, "t": new_nonce()}, salt=EMAIL_CHANGE_SALT)
 
 
 def read_email_change_token(token: str) -> EmailChangeToken:
     try:
         data = signing.loads(token, salt=EMAIL_CHANGE_SALT, max_age=settings.KAKOI_EMAIL_CHANGE_TTL_SECONDS)
-        return EmailChangeToken(user_id=uuid.UUID(data["u"]), old_email=str(data["o"]), new_email=str(data["n"]))
+        return EmailChangeToken(user_id=uuid.UUID(data["u"]), old_email=str(data["o"]), new_email=str(data["n"]), nonce=str(data["t"]))
     except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
         raise InvalidTokenError from exc

@@ -5,7 +5,8 @@
                    migrate as kakoi_owner (`provision_db`; `migrate --rotate` rotates the role
                    passwords); without it (the service's migrate container, connected as
                    kakoi_owner): plain `migrate`
-  manage <cmd>     one of a short allow-list of management commands (purge_objects, check)
+  manage <cmd>     one of a short allow-list of management commands (purge_objects,
+                   consume_scan_results, check)
 
 The web command never migrates.
 """
@@ -20,8 +21,8 @@ CONTROLS: dict[str, str] = {
     "SQL-3": "the web command never runs migrations; migrations run in a separate task as kakoi_owner",
 }
 
-USAGE = "usage: python -m kakoi.entrypoint [web | migrate [--rotate] | manage {purge_objects,check} ...]"
-MANAGE_ALLOWED = frozenset({"purge_objects", "check"})
+USAGE = "usage: python -m kakoi.entrypoint [web | migrate [--rotate] | manage {purge_objects,consume_scan_results,check} ...]"
+MANAGE_ALLOWED = frozenset({"purge_objects", "consume_scan_results", "check"})
 
 
 def _django() -> None:

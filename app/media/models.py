@@ -50,6 +50,8 @@ class Recording(TenantModel):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     #: the last GuardDuty scan result seen (GuardDutyMalwareScanStatus tag value), empty before the first
     scan_result = models.CharField(max_length=32, blank=True)
+    #: the object version that scan_result is about (a result can arrive before the upload is confirmed)
+    scanned_version_id = models.CharField(max_length=1024, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     ready_at = models.DateTimeField(null=True, blank=True)
@@ -73,3 +75,21 @@ class Recording(TenantModel):
     @property
     def is_downloadable(self) -> bool:
         return self.status == Status.READY
+
+
+class ScanCheck(models.Model):
+    """The reconciliation queue for lost scan events (AV-1): one row per recording waiting for its result.
+
+    Written when a recording is confirmed and starts waiting, removed when a result is applied
+    (from an event or from the sweep). `manage.py consume_scan_results` reads the scan tag of rows
+    that are due, so a result whose event was lost still arrives. Not tenant-scoped (the sweep
+    runs before any tenant is known, like storage.PurgeRequest): it holds only the object key,
+    whose first segment names the tenant the recording is then looked up under.
+    """
+
+    object_key = models.CharField(max_length=200, primary_key=True)
+    due_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.object_key

@@ -183,16 +183,29 @@ def content_disposition(display_name: str, extension: str) -> str:
     return "attachment; filename*=UTF-8''" + quote(name, safe="")
 
 
-def presign_download(key: str, version_id: str, *, display_name: str, content_type: str, s3: Any = None) -> str:
-    """A short-lived GET of exactly the confirmed version, saved under the display name."""
+def presign_download(
+    key: str,
+    version_id: str,
+    *,
+    display_name: str,
+    content_type: str,
+    inline: bool = False,
+    expires_in: int | None = None,
+    s3: Any = None,
+) -> str:
+    """A short-lived GET of exactly the confirmed version, saved under the display name (or, inline, played in the page)."""
     s3 = s3 or shared_client()
     media_type = formats.ALLOWED.get(content_type)
+    disposition = content_disposition(display_name, media_type.extension if media_type else "")
+    if inline:
+        disposition = "inline" + disposition[len("attachment") :]
     params: dict[str, Any] = {
         "Bucket": settings.KAKOI_MEDIA_BUCKET,
         "Key": key,
-        "ResponseContentDisposition": content_disposition(display_name, media_type.extension if media_type else ""),
+        "ResponseContentDisposition": disposition,
         "ResponseContentType": content_type,
         "ResponseCacheControl": "private, no-store",
         **_version(version_id),
     }
-    return str(s3.generate_presigned_url("get_object", Params=params, ExpiresIn=int(settings.MEDIA_DOWNLOAD_URL_SECONDS)))
+    ttl = int(settings.MEDIA_DOWNLOAD_URL_SECONDS) if expires_in is None else expires_in
+    return str(s3.generate_presigned_url("get_object", Params=params, ExpiresIn=ttl))

@@ -12,11 +12,11 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from accounts import notices
 from accounts.models import User
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
 from storage import s3 as storage_s3
 from storage.purge import schedule_purge
 
@@ -26,9 +26,8 @@ from media.models import DISPLAY_NAME_MAX, Recording, Status
 CONTROLS: dict[str, str] = {
     "PATH-3": "the object key is made by storage.s3.new_object_key (server-side UUIDs and secrets.token_hex); the client's "
     "file name only becomes the display name, cleaned of control characters",
-    "AV-1": "a confirmed recording stays SCANNING until its version carries GuardDutyMalwareScanStatus=NO_THREATS_FOUND; "
-    "THREATS_FOUND deletes the object and the row and emails the uploader; with MEDIA_REQUIRE_MALWARE_SCAN off (local runs "
-    "only; production refuses it) it is READY at confirmation",
+    "AV-1": "a confirmed recording stays SCANNING until the scan result of its confirmed version arrives (media.scans); "
+    "with MEDIA_REQUIRE_MALWARE_SCAN off (local runs only; production refuses it) it is READY at confirmation",
     "PATH-1": "confirmation checks the stored object by HEAD (size, Content-Type) and a 64-byte ranged GET (magic number); "
     "a mismatch is purged from S3 and its row deleted",
     "USR-2": "deleting a recording deletes its row and purges every version of its object after COMMIT",
@@ -93,7 +92,7 @@ def expire_abandoned(user: User) -> int:
     """Delete the user's pending uploads that can no longer complete, and purge whatever reached S3."""
     stale = list(Recording.objects.filter(owner=user, status=Status.PENDING, created_at__lt=_stale_before()))
     for recording in stale:
-        _purge_object(recording)
+        purge_object(recording)
         recording.delete()
     return len(stale)
 
@@ -105,6 +104,9 @@ def issue_upload(user: User, *, file_name: str, content_type: str, size: int) ->
         raise UploadError("The file is empty.")
     if size > settings.MEDIA_MAX_UPLOAD_BYTES:
         raise UploadError(f"The file is too large: at most {settings.MEDIA_MAX_UPLOAD_BYTES} bytes.", status=413)
+    # The limit spans rows: count under a lock on the uploader's row, so parallel requests of one
+    # user queue here and each sees the rows the previous ones created (issue 12).
+    User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
     expire_abandoned(user)
     pending = Recording.objects.filter(owner=user, status=Status.PENDING).count()
     if pending >= settings.MEDIA_MAX_PENDING_UPLOADS:
@@ -127,7 +129,7 @@ def issue_upload(user: User, *, file_name: str, content_type: str, size: int) ->
 
 def _reject(recording: Recording, message: str) -> UploadError:
     """The uploaded object is not what was announced: purge it, forget the row, tell the user."""
-    _purge_object(recording)
+    purge_object(recording)
     logger.info("upload %s rejected: %s", recording.pk, message)
     recording.delete()
     return UploadError(message, status=422)
@@ -166,66 +168,41 @@ def confirm_upload(recording: Recording) -> Recording:
         recording.ready_at = now
     recording.save(update_fields=["version_id", "confirmed_at", "status", "ready_at"])
     if recording.status == Status.SCANNING:
-        refresh_scan(recording)
-    return recording
+        from media import scans
 
-
-# --- the malware scan --------------------------------------------------------------------------
-
-
-def refresh_scan(recording: Recording) -> Recording | None:
-    """Read the scan tag of a recording that is not READY; None when it was deleted (threat found)."""
-    if recording.status not in (Status.SCANNING, Status.NOT_SCANNED):
-        return recording
-    try:
-        result = objects.scan_result(recording.object_key, recording.version_id)
-    except (BotoCoreError, ClientError) as exc:
-        logger.warning("reading the scan tag of %s failed: %s", recording.pk, exc)
-        return recording
-    if not result:  # not scanned yet
-        return recording
-    if result == objects.NO_THREATS_FOUND:
-        recording.status, recording.scan_result, recording.ready_at = Status.READY, result, timezone.now()
-        recording.save(update_fields=["status", "scan_result", "ready_at"])
-        return recording
-    if result == objects.THREATS_FOUND:
-        owner = User.objects.filter(pk=recording.owner_id).only("email").first()
-        name = recording.display_name
-        logger.warning("malware found in recording %s of company %s: deleting it", recording.pk, recording.company_id)
-        _purge_object(recording)
-        recording.delete()
-        if owner is not None:
-            notices.send_after_commit(
-                owner.email,
-                "A recording you uploaded was removed",
-                f'The malware scan found a threat in the file you uploaded as "{name}". It was deleted and cannot be downloaded.\n'
-                "Please check the device it came from." + notices.FOOTER,
-            )
-        return None
-    if result in objects.SCAN_RESULTS:  # UNSUPPORTED, ACCESS_DENIED, FAILED: never downloadable, may be rescanned
-        if recording.scan_result != result or recording.status != Status.NOT_SCANNED:
-            recording.status, recording.scan_result = Status.NOT_SCANNED, result
-            recording.save(update_fields=["status", "scan_result"])
-        return recording
-    # a value GuardDuty does not document: fail closed (not downloadable), keep waiting
-    logger.error("unknown %s value %r on recording %s", objects.SCAN_TAG, result, recording.pk)
+        waiting = scans.start_waiting(recording)
+        if waiting is None:  # the scan result arrived first, and it was a threat
+            raise UploadError(gettext("The malware scan found a threat in this file. It was deleted."), status=422)
+        return waiting
     return recording
 
 
 # --- deletion ----------------------------------------------------------------------------------
 
 
-def _purge_object(recording: Recording) -> None:
+def purge_object(recording: Recording) -> None:
     schedule_purge(recording.object_key)
 
 
 def delete_recording(recording: Recording) -> None:
     """Delete the row now and every version of its object after COMMIT (durably queued)."""
-    _purge_object(recording)
+    purge_object(recording)
     recording.delete()
 
 
 def download_url(recording: Recording) -> str:
     return objects.presign_download(
         recording.object_key, recording.version_id, display_name=recording.display_name, content_type=recording.content_type
+    )
+
+
+def playback_url(recording: Recording) -> str:
+    """Inline playback in the detail page: the same short-lived presigned GET of the confirmed version, inline."""
+    return objects.presign_download(
+        recording.object_key,
+        recording.version_id,
+        display_name=recording.display_name,
+        content_type=recording.content_type,
+        inline=True,
+        expires_in=int(settings.MEDIA_PLAYBACK_URL_SECONDS),
     )

@@ -33,6 +33,13 @@ PURGEABLE_PREFIX = re.compile(rf"^t/{_UUID}/(u/{_UUID}/)?$")
 OBJECT_KEY = re.compile(rf"^t/{_UUID}/u/{_UUID}/[0-9a-f]{{32}}$")
 
 
+def company_of_key(key: str) -> uuid.UUID | None:
+    """The company whose recording key this is (`t/<company>/u/<user>/<hex>`), or None for any other string."""
+    if not isinstance(key, str) or not OBJECT_KEY.fullmatch(key):
+        return None
+    return uuid.UUID(key.split("/", 2)[1])
+
+
 def is_purgeable(prefix: str) -> bool:
     """A whole tenant's or user's prefix, or one object key."""
     return bool(PURGEABLE_PREFIX.fullmatch(prefix) or OBJECT_KEY.fullmatch(prefix))

@@ -28,7 +28,7 @@ import boto3
 import psycopg
 import pytest
 from accounts.models import Invitation, Role, SecondFactor, User, UserSession
-from accounts.sessions import AUTH_AT_KEY, SEEN_AT_KEY
+from accounts.sessions import AUTH_AT_KEY, SECOND_FACTOR_KEY, SEEN_AT_KEY
 from core import dbroles
 from django.conf import settings
 from django.core.management import call_command
@@ -193,13 +193,14 @@ def tenant_b(db: None) -> Tenant:
     return make_tenant("b")
 
 
-def sign_in(client: Client, user: User) -> None:
-    """A completed login (as complete_login leaves it) without going through the forms."""
+def sign_in(client: Client, user: User, *, second_factor: bool = True) -> None:
+    """A completed login (as complete_login leaves it, by default after a second factor) without going through the forms."""
     client.force_login(user, backend="accounts.backends.EmailBackend")
     session = client.session
     now = int(time.time())
     session[AUTH_AT_KEY] = now
     session[SEEN_AT_KEY] = now
+    session[SECOND_FACTOR_KEY] = second_factor
     session.save()
     with tenant_context(user.company_id):
         UserSession.objects.get_or_create(company_id=user.company_id, user=user, session_key=session.session_key)

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+import scanevents
 from conftest import Tenant
 from django.conf import settings
 from django.core import mail
@@ -58,11 +59,8 @@ def versions(aws: Any, key: str) -> list[dict[str, Any]]:
 
 
 def tag(aws: Any, key: str, value: str, version_id: str | None = None) -> None:
-    """What GuardDuty Malware Protection for S3 does after a scan."""
-    extra = {"VersionId": version_id} if version_id else {}
-    aws.put_object_tagging(
-        Bucket=settings.KAKOI_MEDIA_BUCKET, Key=key, Tagging={"TagSet": [{"Key": objects.SCAN_TAG, "Value": value}]}, **extra
-    )
+    """What GuardDuty Malware Protection for S3 does after a scan: tag the version and publish the event (tests/scanevents.py)."""
+    scanevents.scanned(aws, key, value, version_id)
 
 
 def upload(
@@ -454,7 +452,7 @@ def test_authz2_other_tenants_recordings_answer_404_like_missing_ones(client, si
         assert without_csrf_token(foreign.content) == without_csrf_token(missing.content), name
     assert "b-secret" not in client.get(reverse("media:list")).content.decode()
     theirs = reload(theirs)
-    assert theirs is not None and theirs.display_name == "b-secret.wav" and theirs.status == Status.SCANNING
+    assert theirs is not None and theirs.display_name == "b-secret.wav" and theirs.status == Status.READY
     assert len(versions(aws, theirs.object_key)) == 1
 
 

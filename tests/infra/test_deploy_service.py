@@ -326,7 +326,9 @@ def test_mon1_cluster_and_service_names_are_exported_and_watched(each_stack: Sta
         if (a.inputs.get("dimensions") or {}).get("ServiceName")
     ]
     assert dims, "no alarm watches the ECS service"
-    assert all(d == {"ClusterName": f"kakoi-{stack}", "ServiceName": f"kakoi-{stack}-app"} for d in dims)
+    # the app's alarms watch the app; the scan consumer's alarm watches the consumer (tests/infra/test_scan_events.py)
+    assert {d["ServiceName"] for d in dims} == {f"kakoi-{stack}-app", f"kakoi-{stack}-scan-consumer"}
+    assert all(d["ClusterName"] == f"kakoi-{stack}" for d in dims)
 
 
 def test_rec1_container_commands_are_the_image_entrypoint_commands(each_stack: StackView) -> None:
@@ -389,7 +391,7 @@ def test_avl1_autoscaling_owns_the_desired_count_after_creation(monkeypatch: pyt
     original = render_module.RecordingMonitor.RegisterResource
 
     def spy(self: render_module.RecordingMonitor, request: object) -> object:
-        if getattr(request, "type", "") == dv.SERVICE:
+        if getattr(request, "type", "") == dv.SERVICE and getattr(request, "name", "") == "app-service":
             seen["ignoreChanges"] = list(getattr(request, "ignoreChanges", []))
         return original(self, request)
 

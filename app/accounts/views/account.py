@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from core.clientip import client_ip
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from tenancy.models import Company
 
-from accounts import notices, otp, tokens
+from accounts import notices, otp, throttle, tokens
 from accounts.deletion import LastManagerError, delete_account
 from accounts.forms import CurrentPasswordForm, DeleteAccountForm, EmailChangeForm, PasswordChangeForm, TotpEnableForm
-from accounts.models import SecondFactor, User
+from accounts.models import SecondFactor, UsedToken, User
 from accounts.sessions import end_user_sessions, track_rotated_key
 from accounts.views.common import current_user, tenant_of
 
@@ -47,7 +53,7 @@ def home_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(FORM_METHODS)
 def password_change_view(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
-    form = PasswordChangeForm(user, _post(request))
+    form = PasswordChangeForm(user, _post(request), request=request)
     if request.method == "POST" and form.is_valid():
         user.set_password(form.cleaned_data["new_password1"])
         user.save(update_fields=["password"])
@@ -65,13 +71,20 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(FORM_METHODS)
 def email_change_view(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
-    form = EmailChangeForm(user, _post(request))
+    form = EmailChangeForm(user, _post(request), request=request)
     if request.method == "POST" and form.is_valid():
+        if throttle.hit_over_limit("email-change-user", str(user.pk)):
+            raise throttle.ThrottledError("email-change-user", int(settings.KAKOI_THROTTLE["email-change-user"][1]))
         new_email = form.cleaned_data["new_email"]
-        token = tokens.make_email_change_token(user.pk, user.email, new_email)
-        url = request.build_absolute_uri(reverse("accounts:email-confirm", args=[token]))
-        notices.email_change_requested(user.email, new_email, url)
-        messages.info(request, "We sent a confirmation link to the new address.")
+        if User.objects.filter(email=new_email).exists():
+            # The same answer as for a free address (no enumeration), and nothing is sent to the
+            # address that has an account (no spam relay); the user's own address is told.
+            notices.email_change_requested_for_taken_address(user.email, new_email)
+        else:
+            token = tokens.make_email_change_token(user.pk, user.email, new_email)
+            url = request.build_absolute_uri(reverse("accounts:email-confirm", args=[token]))
+            notices.email_change_requested(user.email, new_email, url)
+        messages.info(request, _("If the address can be used, we sent a confirmation link to it."))
         return redirect("accounts:home")
     return render(request, "accounts/email_change.html", {"form": form})
 
@@ -83,23 +96,30 @@ def email_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
         data = tokens.read_email_change_token(token)
     except tokens.InvalidTokenError:
         raise Http404 from None
-    if data.user_id != user.pk or data.old_email != user.email:
+    # Single use: a link whose use was recorded is dead, even once the address is changed back.
+    if data.user_id != user.pk or data.old_email != user.email or UsedToken.objects.filter(pk=data.use_key).exists():
         raise Http404
     error = ""
     if request.method == "POST":
         old = user.email
         try:
             with transaction.atomic():
+                # the primary key makes a concurrent second use fail here (it waits for the first, then conflicts)
+                UsedToken.objects.create(key=data.use_key)
                 if User.objects.filter(email=data.new_email).exists():
-                    raise IntegrityError
+                    raise ValidationError("taken")
                 user.email = data.new_email
                 user.save(update_fields=["email"])
         except IntegrityError:
+            raise Http404 from None
+        except ValidationError:
             user.email = old
-            error = "That address cannot be used."
+            error = _("That address cannot be used.")
         else:
+            ttl = int(settings.KAKOI_EMAIL_CHANGE_TTL_SECONDS)
+            UsedToken.objects.filter(used_at__lt=timezone.now() - timedelta(seconds=2 * ttl)).delete()
             notices.email_changed(old, data.new_email)
-            messages.success(request, "Your email address was changed.")
+            messages.success(request, _("Your email address was changed."))
             return redirect("accounts:home")
     return render(request, "accounts/email_confirm.html", {"new_email": data.new_email, "error": error})
 
@@ -107,7 +127,7 @@ def email_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "HEAD"])
 def security_view(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
-    return render(request, "accounts/security.html", {"account": user, "form": CurrentPasswordForm(user)})
+    return render(request, "accounts/security.html", {"account": user, "form": CurrentPasswordForm(user, request=request)})
 
 
 @sensitive_post_parameters("password")
@@ -115,7 +135,7 @@ def security_view(request: HttpRequest) -> HttpResponse:
 def security_email_view(request: HttpRequest) -> HttpResponse:
     """Use the emailed code as second factor (replaces TOTP if it was set up)."""
     user = current_user(request)
-    form = CurrentPasswordForm(user, request.POST)
+    form = CurrentPasswordForm(user, request.POST, request=request)
     if not form.is_valid():
         return render(request, "accounts/security.html", {"account": user, "form": form}, status=400)
     user.set_second_factor(SecondFactor.EMAIL)
@@ -129,7 +149,7 @@ def security_email_view(request: HttpRequest) -> HttpResponse:
 def security_disable_view(request: HttpRequest) -> HttpResponse:
     """Members may turn the second factor off; managers may not (AUTHZ-1)."""
     user = current_user(request)
-    form = CurrentPasswordForm(user, request.POST)
+    form = CurrentPasswordForm(user, request.POST, request=request)
     if user.is_manager:
         form.add_error(None, "Managers must use a second factor.")
     if not form.is_valid():
@@ -146,12 +166,12 @@ def totp_setup_view(request: HttpRequest) -> HttpResponse:
     """POST action=start makes a secret (kept in the session until confirmed); action=confirm enables it."""
     user = current_user(request)
     secret = request.session.get(TOTP_SETUP_KEY)
-    form = TotpEnableForm(user)
+    form = TotpEnableForm(user, request=request)
     if request.method == "POST" and request.POST.get("action") == "start":
         secret = otp.new_totp_secret()
         request.session[TOTP_SETUP_KEY] = secret
     elif request.method == "POST":
-        form = TotpEnableForm(user, request.POST)
+        form = TotpEnableForm(user, request.POST, request=request)
         if not isinstance(secret, str):
             return redirect("accounts:security")
         if form.is_valid():
@@ -174,7 +194,7 @@ def totp_setup_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(FORM_METHODS)
 def delete_account_view(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
-    form = DeleteAccountForm(user, _post(request))
+    form = DeleteAccountForm(user, _post(request), request=request)
     if request.method == "POST" and form.is_valid():
         try:
             delete_account(user, actor=user)

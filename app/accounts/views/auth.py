@@ -15,12 +15,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from tenancy.db import set_current_tenant
@@ -64,7 +66,7 @@ def _start_second_factor(request: HttpRequest, user: User, next_url: str) -> Htt
     request.tenant_id = user.company_id  # type: ignore[attr-defined]
     factor = user.effective_second_factor
     if factor == SecondFactor.NONE:
-        complete_login(request, user)
+        complete_login(request, user, second_factor=False)
         return redirect(next_url)
     now = timezone.now()
     # One open challenge per user: a new login attempt kills the codes of earlier ones.
@@ -84,6 +86,16 @@ def _start_second_factor(request: HttpRequest, user: User, next_url: str) -> Htt
     return redirect("accounts:login-verify")
 
 
+def _count_account_failure(email: str) -> None:
+    """Failures on one account from every client: a guess spread over many addresses refuses nobody (that would
+    be a lock-out anyone could cause) but, at the limit, tells the owner once per window."""
+    limit, _ = settings.KAKOI_THROTTLE["login-account-all"]
+    if throttle.hit("login-account-all", email) == int(limit):
+        user = User.objects.filter(email=email, is_active=True).only("email").first()
+        if user is not None:
+            notices.login_failures(user.email, int(limit))
+
+
 @login_not_required
 @sensitive_post_parameters("password")
 @require_http_methods(FORM_METHODS)
@@ -92,19 +104,18 @@ def login_view(request: HttpRequest) -> HttpResponse:
         return redirect(settings.LOGIN_REDIRECT_URL)
     next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
     form = LoginForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST":
-        if throttle.hit_over_limit("login-ip", client_ip(request)):
-            return throttled(request)
-        email = normalize_email(request.POST.get("email", ""))
-        if email and throttle.exceeded("login-account", email):
-            return throttled(request)
-        if form.is_valid():
-            user = authenticate(request, email=form.cleaned_data["email"], password=form.cleaned_data["password"])
-            if isinstance(user, User):
-                _clear_pending(request)
-                return _start_second_factor(request, user, next_url)
-            throttle.hit("login-account", email)
-            form.add_error(None, "The email address or password is incorrect.")
+    if request.method == "POST" and form.is_valid():
+        ip = client_ip(request)
+        email = normalize_email(form.cleaned_data["email"])
+        # Failures only, per client and per (account, client): raises ThrottledError (429) when over.
+        attempt = throttle.attempt(("login-ip", throttle.client_bucket(ip)), ("login-account", throttle.account_client(email, ip)))
+        user = authenticate(request, email=form.cleaned_data["email"], password=form.cleaned_data["password"])
+        if isinstance(user, User):
+            attempt.succeeded()
+            _clear_pending(request)
+            return _start_second_factor(request, user, next_url)
+        _count_account_failure(email)
+        form.add_error(None, "The email address or password is incorrect.")
     return render(request, "accounts/login.html", {"form": form, "next": next_url})
 
 
@@ -138,20 +149,19 @@ def verify_view(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         account = str(challenge.user_id)
-        if throttle.hit_over_limit("otp-ip", client_ip(request)) or throttle.exceeded("otp-account", account):
-            return throttled(request)
+        attempt = throttle.attempt(("otp-ip", throttle.client_bucket(client_ip(request))), ("otp-account", account))
         challenge.attempts += 1
         challenge.save(update_fields=["attempts"])
         code = form.cleaned_data["code"] if form.is_valid() else ""
         ok = otp.check_email_code(challenge, code) if challenge.method == SecondFactor.EMAIL else otp.check_totp(challenge.user, code)
         if ok:
+            attempt.succeeded()
             challenge.consumed_at = timezone.now()
             challenge.save(update_fields=["consumed_at"])
             next_url = str((_pending(request) or {}).get("next") or settings.LOGIN_REDIRECT_URL)
             _clear_pending(request)
-            complete_login(request, challenge.user)
+            complete_login(request, challenge.user, second_factor=True)
             return redirect(_safe_next(request, next_url))
-        throttle.hit("otp-account", account)
         if challenge.attempts >= settings.KAKOI_EMAIL_OTP_MAX_ATTEMPTS:
             challenge.consumed_at = timezone.now()
             challenge.save(update_fields=["consumed_at"])
@@ -167,7 +177,7 @@ def resend_view(request: HttpRequest) -> HttpResponse:
     challenge = _open_challenge(request)
     if challenge is None:
         return _restart(request, "That sign-in has expired or was replaced. Please sign in again.")
-    if throttle.hit_over_limit("otp-ip", client_ip(request)):
+    if throttle.hit_over_limit("otp-ip", throttle.client_bucket(client_ip(request))):
         return throttled(request)
     if not otp.can_resend(challenge):
         messages.error(request, "A new code cannot be sent yet.")
@@ -205,6 +215,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():
+                # the form checked the address is free; a concurrent sign-up can still take it first
                 User.objects.create_user(
                     invitation.email,
                     form.cleaned_data["password1"],
@@ -212,8 +223,8 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
                     role=invitation.role,
                     name=form.cleaned_data.get("name", ""),
                 )
-        except IntegrityError:
-            form.add_error(None, "This address already has an account.")
+        except (IntegrityError, ValidationError):
+            form.add_error(None, _("This address already has a kakoi account. Sign in with it instead."))
         else:
             invitation.accepted_at = timezone.now()
             invitation.save(update_fields=["accepted_at"])

@@ -10,8 +10,9 @@ from typing import Any, cast
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext
 
 from accounts.models import User
 
@@ -55,8 +56,13 @@ def manager_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
     return wrapped
 
 
-def throttled(request: HttpRequest) -> HttpResponse:
-    window = max(window for _, window in settings.KAKOI_THROTTLE.values())
-    response = render(request, "accounts/throttled.html", status=429)
-    response.headers["Retry-After"] = str(window)
+def throttled(request: HttpRequest, retry_after: int | None = None) -> HttpResponse:
+    """429 with Retry-After (the seconds until the exceeded window ends; else the longest window)."""
+    if retry_after is None:
+        retry_after = max(window for _, window in settings.KAKOI_THROTTLE.values())
+    if request.content_type == "application/json" or request.headers.get("Accept", "").startswith("application/json"):
+        response: HttpResponse = JsonResponse({"error": gettext("Too many attempts. Try again later.")}, status=429)
+    else:
+        response = render(request, "accounts/throttled.html", {"retry_after": retry_after}, status=429)
+    response.headers["Retry-After"] = str(retry_after)
     return response

@@ -17,14 +17,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from tenancy.models import Company
 
-from accounts import notices, tokens
+from accounts import notices, throttle, tokens
 from accounts.deletion import delete_account
 from accounts.forms import DeleteMemberForm, InviteForm, RoleForm
 from accounts.models import Invitation, Role
+from accounts.roles import LastManagerError, change_role
 from accounts.views.common import current_user, get_tenant_user_or_404, manager_required, tenant_of, tenant_users
 
 CONTROLS: dict[str, str] = {
@@ -59,7 +61,11 @@ def invite_view(request: HttpRequest) -> HttpResponse:
     form = InviteForm(request.POST)
     if not form.is_valid():
         return _members_page(request, form, status=400)
+    if throttle.hit_over_limit("invite-user", str(manager.pk)):
+        raise throttle.ThrottledError("invite-user", int(settings.KAKOI_THROTTLE["invite-user"][1]))
     company = get_object_or_404(Company, pk=tenant_of(request))
+    # The same answer whether or not the address already has an account (no enumeration);
+    # accepting then refuses an address with an account (USR-1).
     email = form.cleaned_data["email"]
     nonce = tokens.new_nonce()
     ttl = int(settings.KAKOI_INVITATION_TTL_SECONDS)
@@ -98,7 +104,7 @@ def invitation_revoke_view(request: HttpRequest, invitation_id: uuid.UUID) -> Ht
 @require_http_methods(["GET", "HEAD"])
 def member_detail_view(request: HttpRequest, user_id: uuid.UUID) -> HttpResponse:
     member = get_tenant_user_or_404(request, user_id)
-    form = RoleForm(current_user(request), initial={"role": member.role})
+    form = RoleForm(current_user(request), initial={"role": member.role}, request=request)
     return render(request, "accounts/member_detail.html", {"member": member, "role_form": form})
 
 
@@ -108,17 +114,21 @@ def member_detail_view(request: HttpRequest, user_id: uuid.UUID) -> HttpResponse
 def member_role_view(request: HttpRequest, user_id: uuid.UUID) -> HttpResponse:
     manager = current_user(request)
     member = get_tenant_user_or_404(request, user_id)
-    form = RoleForm(manager, request.POST)
+    form = RoleForm(manager, request.POST, request=request)
     if member.pk == manager.pk:
-        form.add_error(None, "You cannot change your own role.")
+        form.add_error(None, _("You cannot change your own role."))
     if not form.is_valid():
         return render(request, "accounts/member_detail.html", {"member": member, "role_form": form}, status=400)
-    role = form.cleaned_data["role"]
-    if role != member.role:
-        member.role = role
-        member.save(update_fields=["role"])
-        notices.role_changed(member.email, str(Role(role).label), manager.email)
-        messages.success(request, f"{member.email} is now a {Role(role).label.lower()}.")
+    try:
+        # under the company lock, roles re-read: concurrent demotions cannot leave no manager
+        member, changed = change_role(manager, member.pk, form.cleaned_data["role"])
+    except LastManagerError:
+        form.add_error(None, _("The company needs at least one manager."))
+        return render(request, "accounts/member_detail.html", {"member": member, "role_form": form}, status=409)
+    if changed:
+        role = Role(member.role)
+        notices.role_changed(member.email, str(role.label), manager.email)
+        messages.success(request, f"{member.email} is now a {role.label.lower()}.")
     return redirect("accounts:member-detail", user_id=member.pk)
 
 

@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tenancy.middleware.TenantTransactionMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",
+    "accounts.middleware.ThrottledMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -222,7 +223,15 @@ if not 1 <= MEDIA_MAX_UPLOAD_BYTES <= 5 * 1000**3:
 MEDIA_REQUIRE_MALWARE_SCAN = env.get_bool("KAKOI_MEDIA_REQUIRE_MALWARE_SCAN", True)
 MEDIA_UPLOAD_FORM_SECONDS = 300  # life of a presigned POST
 MEDIA_DOWNLOAD_URL_SECONDS = 60  # life of a presigned GET
+MEDIA_PLAYBACK_URL_SECONDS = 300  # life of the presigned GET an <audio>/<video> plays (range requests while it plays)
 MEDIA_MAX_PENDING_UPLOADS = 5  # unconfirmed uploads per user at a time
+# AV-1: scan results arrive as events (GuardDuty -> EventBridge -> SQS); `manage.py consume_scan_results`
+# reads this queue. Only the consumer service needs it.
+KAKOI_SCAN_QUEUE_URL = env.get("KAKOI_SCAN_QUEUE_URL")
+# The reconciliation sweep (lost events): a recording still being scanned this long after its
+# confirmation has its scan tag read by the consumer; then again with backoff up to an hour.
+MEDIA_SCAN_SWEEP_AFTER_SECONDS = env.get_int("KAKOI_MEDIA_SCAN_SWEEP_AFTER_SECONDS", 600)
+MEDIA_SCAN_SWEEP_INTERVAL_SECONDS = env.get_int("KAKOI_MEDIA_SCAN_SWEEP_INTERVAL_SECONDS", 300)
 
 # --- live calls (calls app) --------------------------------------------------------------------
 # Media go only through the TURN relay over TLS 1.3 (ENC-1): the browser gets these turns: URLs
@@ -252,14 +261,21 @@ KAKOI_EMAIL_OTP_MAX_SENDS = 3
 KAKOI_EMAIL_OTP_RESEND_INTERVAL_SECONDS = 60
 KAKOI_INVITATION_TTL_SECONDS = env.get_int("KAKOI_INVITATION_TTL_SECONDS", 72 * 60 * 60)
 KAKOI_EMAIL_CHANGE_TTL_SECONDS = 60 * 60
-# (limit, window in seconds) per scope: login attempts per IP, failed logins per account,
-# second-factor attempts per IP and failures per account.
+# (limit, window in seconds) per scope (accounts.throttle). Failures only, unless noted; a
+# "client" is an IPv4 address or an IPv6 /64.
 KAKOI_THROTTLE = {
-    "login-ip": (30, 15 * 60),
-    "login-account": (5, 15 * 60),
-    "otp-ip": (30, 15 * 60),
-    "otp-account": (10, 15 * 60),
+    "login-ip": (30, 15 * 60),  # failed sign-ins per client
+    "login-account": (5, 15 * 60),  # failed sign-ins per account and client
+    "login-account-all": (20, 60 * 60),  # failed sign-ins per account from all clients: never refuses, mails the owner
+    "otp-ip": (30, 15 * 60),  # failed codes (and code re-sends) per client
+    "otp-account": (10, 15 * 60),  # failed codes per account (only after its password)
+    "reauth-user": (5, 15 * 60),  # wrong current passwords per signed-in user (every re-authentication)
+    "reauth-ip": (20, 15 * 60),  # wrong current passwords per client
+    "email-change-user": (5, 60 * 60),  # email-change requests per user (each mails an address)
+    "invite-user": (50, 60 * 60),  # invitations sent per manager
 }
+# After this many wrong current passwords in a window, the account's address gets a notice.
+KAKOI_REAUTH_NOTICE_AFTER = 3
 
 # --- misc ---------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

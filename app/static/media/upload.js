@@ -131,6 +131,12 @@
       for (const row of rows) {
         try {
           const response = await fetch(row.dataset.statusUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
+          if (response.status === 404) {
+            // removed (a threat was found, or deleted elsewhere): show the list as it is now
+            window.clearInterval(timer);
+            window.location.reload();
+            return;
+          }
           if (!response.ok) {
             continue;
           }

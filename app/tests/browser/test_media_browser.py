@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import scanevents
 from accounts.models import ThrottleCounter
 from browser_servers import app_server, other_site, s3_server
 from conftest import PASSWORD, Tenant, make_tenant
@@ -25,7 +26,7 @@ from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core import mail
 from django.test import override_settings
-from media import objects
+from media import objects, scans
 from media.models import Recording, Status
 from playwright.sync_api import Browser, Page, Playwright, Route, expect, sync_playwright
 from storage.models import PurgeRequest
@@ -200,13 +201,17 @@ def test_path1_upload_progress_scan_download_and_delete(page: Page, stack: Stack
     stored = stack.s3.get_object(Bucket=settings.KAKOI_MEDIA_BUCKET, Key=recording.object_key)
     assert stored["Body"].read() == WAV and stored["ContentType"] == "audio/wav"
 
-    # GuardDuty tags the object; the page's poll notices and shows the download link.
+    # GuardDuty tags the object and publishes the result; the consumer applies it (media.scans); the page's
+    # poll (which reads only the database) notices and shows the download link.
     stack.s3.put_object_tagging(
         Bucket=settings.KAKOI_MEDIA_BUCKET,
         Key=recording.object_key,
         VersionId=recording.version_id,
         Tagging={"TagSet": [{"Key": objects.SCAN_TAG, "Value": objects.NO_THREATS_FOUND}]},
     )
+    with django_db_blocker.unblock():
+        event = scans.parse_event(scanevents.body(recording.object_key, objects.NO_THREATS_FOUND, recording.version_id))
+        assert scans.record_event(event) == "ready"
     link = page.locator("tr", has_text="meeting.wav").locator("a.download")
     expect(link).to_be_visible(timeout=STEP_MS)
     with page.expect_download() as info:
@@ -217,8 +222,38 @@ def test_path1_upload_progress_scan_download_and_delete(page: Page, stack: Stack
     with open(download.path(), "rb") as saved:
         assert saved.read() == WAV
 
+    # Inline playback (issue 12): the detail page plays the recording from a short-lived presigned GET of the
+    # confirmed version; its CSP allows media from the bucket's origin only.
+    with page.expect_response(re.compile(rf".*/media/{recording.pk}/$")) as detail:
+        page.click("text=meeting.wav")
+    csp = detail.value.headers["content-security-policy"]
+    assert f"media-src {stack.s3_endpoint}" in csp, csp
+    player = page.locator("audio#playback")
+    expect(player).to_be_visible()
+    src = player.get_attribute("src") or ""
+    assert src.startswith(stack.s3_endpoint) and "X-Amz-Expires=300" in src and f"versionId={recording.version_id}" in src
+    duration = page.eval_on_selector(
+        "audio#playback",
+        """el => new Promise((ok, fail) => {
+            if (el.readyState >= 1) { ok(el.duration); return; }
+            el.addEventListener("loadedmetadata", () => ok(el.duration));
+            el.addEventListener("error", () => fail(new Error("media error " + (el.error && el.error.code))));
+            el.load();
+        })""",
+    )
+    assert abs(duration - 2.0) < 0.05  # two seconds at 8 kHz: the browser decoded the WAV it fetched from S3
+    # media from any other origin is refused by the CSP
+    refused = page.evaluate(
+        """url => new Promise(ok => {
+            document.addEventListener("securitypolicyviolation", e => ok(e.violatedDirective), { once: true });
+            const a = new Audio(url); a.play().catch(() => {});
+            setTimeout(() => ok("not refused"), 5000);
+        })""",
+        f"{stack.other}/sound.wav",
+    )
+    assert refused == "media-src", refused
+
     # Rename (escaped) and delete with the typed word.
-    page.click("text=meeting.wav")
     page.fill("input[name=display_name]", "<b>Board</b> meeting")
     page.click("button:has-text('Rename')")
     expect(page.locator("h1")).to_have_text("<b>Board</b> meeting")
