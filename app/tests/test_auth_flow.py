@@ -250,6 +250,15 @@ def test_login_next_parameter_cannot_redirect_off_site(client, tenant_a: Tenant)
     assert response["Location"] == "/"
 
 
+@pytest.mark.parametrize("next_value", ["0", "home", "logout", "javascript:alert(1)", "//evil.example/", "\\evil.example"])
+def test_audit1_login_next_that_is_not_a_local_path_is_ignored(client, tenant_a: Tenant, next_value: str):
+    """AUDIT-1/SES-4: a `next` that is not a local path (a bare word redirect() would take for a view
+    name, a scheme, a protocol-relative URL) goes to the default page instead of a 500 or off site."""
+    response = client.post("/login/", {"email": tenant_a.member.email, "password": PASSWORD, "next": next_value})
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+
+
 # --- one account per address (USR-1) --------------------------------------------------------
 
 

@@ -46,7 +46,16 @@ FORM_METHODS = ["GET", "HEAD", "POST"]
 
 
 def _safe_next(request: HttpRequest, candidate: str | None) -> str:
-    if candidate and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    """A local path to go to after sign-in, else the default.
+
+    Only paths ("/..."): `redirect()` treats anything else as a view name or URL, and a
+    `next` of "0" would otherwise raise NoReverseMatch (a 500) instead of being ignored.
+    """
+    if (
+        candidate
+        and candidate.startswith("/")
+        and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+    ):
         return candidate
     return str(settings.LOGIN_REDIRECT_URL)
 
