@@ -10,6 +10,7 @@ import pulumi_aws as aws
 import stackconfig
 from components import app_service as app_service_module
 from components import log_archive
+from components import network as network_module
 from components.alarms import Alarms, AlarmsArgs, Monitored
 from components.alerts import Alerts, AlertsArgs
 from components.app_iam import AppIam, AppIamArgs
@@ -27,7 +28,8 @@ from components.log_archive import LogArchive, LogArchiveArgs
 from components.mail import Mail, MailArgs
 from components.media_bucket import MediaBucket, MediaBucketArgs
 from components.network import Network, NetworkArgs
-from components.registry import Registry, RegistryArgs
+from components.registry import ImageSpec, Registry, RegistryArgs
+from components.relay import Relay, RelayArgs
 from components.scan_events import ScanEvents, ScanEventsArgs
 from components.security_groups import SecurityGroups, SecurityGroupsArgs
 from components.waf import Waf, WafArgs
@@ -107,6 +109,9 @@ sgs = SecurityGroups(
         allow_internet_egress=cfg.network.nat_gateways > 0,
         # GuardDuty runtime monitoring on Fargate (AV-1) reports through an endpoint in the VPC
         guardduty_agent_vpc_cidr=cfg.network.vpc_cidr,
+        # the TURN relay's groups (components/relay.py): nlb, relay
+        relay_listen_port=stackconfig.relay.LISTEN_PORT,
+        relay_port_range=(cfg.relay.min_port, cfg.relay.max_port),
     ),
     opts=opts,
 )
@@ -255,6 +260,7 @@ registry = Registry(
         platform=cfg.app.platform,
         keep_images=cfg.app.ecr_keep_images,
         pinned_digest=cfg.app.image_digest,
+        extra_images=[ImageSpec(name="relay", context="relay", pinned_digest=cfg.relay.image_digest)],
     ),
     opts=opts,
 )
@@ -268,6 +274,61 @@ mail = Mail(
     ),
     opts=opts,
 )
+# ---- the TURN relay (ENC-1, NET-1, AVL-1): live media only as TLS 1.3 on 443 (docs/relay.md)
+relay = Relay(
+    "relay",
+    RelayArgs(
+        name_prefix=cfg.core.name_prefix,
+        project=cfg.core.project,
+        stack=cfg.core.stack,
+        account_id=identity.account_id,
+        partition=partition.partition,
+        region=cfg.core.region,
+        vpc_id=network.vpc_id,
+        public_subnet_ids=network.public_subnet_ids,
+        private_subnet_ids=network.private_subnet_ids,
+        private_subnet_cidrs=network_module.subnet_cidrs(cfg.network.vpc_cidr, cfg.network.az_count)["private"],
+        nlb_security_group_id=sgs.nlb_sg_id,
+        relay_security_group_id=sgs.relay_sg_id,
+        dualstack=network.ipv6,
+        domain_name=cfg.relay.domain_name,
+        hosted_zone_id=cfg.edge.hosted_zone_id,
+        certificate_arn=cfg.relay.certificate_arn,
+        tls_policy=cfg.edge.tls_policy,
+        public_port=stackconfig.relay.PUBLIC_PORT,
+        listen_port=stackconfig.relay.LISTEN_PORT,
+        min_port=cfg.relay.min_port,
+        max_port=cfg.relay.max_port,
+        deletion_protection=cfg.relay.deletion_protection,
+        log_bucket=logs.archive_bucket.bucket,
+        image_ref=registry.image_refs["relay"],
+        repository_arn=registry.repository_arns["relay"],
+        cpu_architecture=cfg.app.cpu_architecture,
+        cpu=cfg.relay.cpu,
+        memory=cfg.relay.memory,
+        container_insights=cfg.app.container_insights,
+        secrets_key_arn=keys.database_key_arn,
+        logs_key_arn=keys.logs_key_arn,
+        log_retention_days=cfg.detection.log_retention_days,
+        min_tasks=cfg.relay.min_tasks,
+        max_tasks=cfg.relay.max_tasks,
+        cpu_target_percent=cfg.relay.cpu_target_percent,
+        connections_per_task=cfg.relay.connections_per_task,
+        user_quota=cfg.relay.user_quota,
+        total_quota=cfg.relay.total_quota,
+        drain_seconds=cfg.relay.drain_seconds,
+        # the relay needs the TURN secret the operator writes in the first deploy, like the app its secrets
+        service_enabled=cfg.app.service_enabled,
+    ),
+    opts=opts,
+    log_delivery_ready=[logs.archive_policy],
+)
+pulumi.export("relayUrl", cfg.relay.turn_urls)
+pulumi.export("relayLoadBalancerDnsName", relay.dns_name)
+pulumi.export("relayClusterName", relay.cluster_name)
+pulumi.export("relayServiceName", relay.service_name)
+pulumi.export("relaySecretArn", relay.secret_arn)
+
 app_log_group = app_service_module.log_group_name(cfg.core.name_prefix)
 app_iam = AppIam(
     "app-iam",
@@ -289,6 +350,7 @@ app_iam = AppIam(
         mail_configuration_set_arn=mail.configuration_set_arn,
         mail_from=cfg.app.mail_from,
         ecs_exec=cfg.app.ecs_exec,
+        turn_secret_arn=relay.secret_arn,
     ),
     opts=opts,
 )
@@ -301,6 +363,7 @@ app_env = app_service_module.app_environment(
     media_bucket=media.bucket_name,
     mail_from=cfg.app.mail_from,
     ses_configuration_set=mail.configuration_set_name,
+    turn_urls=cfg.relay.turn_urls,
 )
 app_service = AppService(
     "app",
@@ -335,6 +398,7 @@ app_service = AppService(
         requests_per_target=cfg.app.requests_per_target,
         ecs_exec=cfg.app.ecs_exec,
         service_enabled=cfg.app.service_enabled,
+        turn_secret_arn=relay.secret_arn,
     ),
     opts=opts,
     service_ready=[edge.https_listener, *app_iam.service_policies],
@@ -432,6 +496,11 @@ monitored = Monitored(
     db_instance_identifier=database.identifier,
     cluster_name=app_service.cluster_name,
     service_name=app_service.service_name,
+    relay_load_balancer_arn_suffix=relay.load_balancer_arn_suffix,
+    relay_target_group_arn_suffix=relay.target_group_arn_suffix,
+    relay_cluster_name=relay.cluster_name,
+    relay_service_name=relay.service_name,
+    relay_flow_capacity=cfg.relay.flow_capacity,
 )
 alarms = Alarms(
     "alarms",

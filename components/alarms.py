@@ -17,6 +17,8 @@ target group            + target_group_arn_suffix              AWS/ApplicationEL
 WAF                     web_acl_name (the ACL's metric name)   AWS/WAFV2
 database                db_instance_identifier                 AWS/RDS
 service                 cluster_name + service_name            AWS/ECS, ECS/ContainerInsights
+TURN relay              relay_* (components/relay.py)          AWS/NetworkELB, AWS/ECS,
+                                                               ECS/ContainerInsights
 ======================  =====================================  ==========================
 
 Metric and dimension names (checked against the AWS documentation):
@@ -28,6 +30,16 @@ https://docs.aws.amazon.com/AmazonECS/latest/developerguide/available-metrics.ht
 https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insights-metrics-ECS.html
 (``ClusterName``, ``ServiceName``; RunningTaskCount/DesiredTaskCount need Container Insights on the cluster).
 Metric math: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html
+The relay's load balancer metrics (``LoadBalancer`` = ``net/<name>/<id>``; ``UnHealthyHostCount`` and
+``HealthyHostCount`` also by ``TargetGroup``; ``ActiveFlowCount_TLS``, ``NewFlowCount_TLS`` and the TLS
+negotiation error counts are published only while they are not zero):
+https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-cloudwatch-metrics.html
+
+No alarm fires on a healthy new stack: every alarm whose metric is published only while something
+happens (errors, flows) treats missing data as not breaching; the ones that treat silence as trouble
+(running tasks below desired) watch Container Insights, which reports every minute while the service
+exists, and their dimensions come from the ECS service itself, so they are created only after
+``pulumi up`` has seen the service reach a steady state.
 
 Every alarm is named ``<name_prefix>-...``: the alert topic's policy only accepts
 this stack's alarms. The runbook (docs/runbooks/alerts.md) has a section per alarm,
@@ -47,7 +59,9 @@ from stackconfig.detection import Thresholds
 
 CONTROLS: dict[str, str] = {
     "MON-1": "alarms on load balancer 5xx rates, unhealthy and missing targets, p99 latency, WAF block spikes, "
-    "database CPU/storage/memory/connections, service CPU/memory and running tasks below desired",
+    "database CPU/storage/memory/connections, service CPU/memory and running tasks below desired; the TURN relay's "
+    "unhealthy and missing targets, client and target TLS negotiation errors, active and new connections, CPU/memory "
+    "and running tasks",
     "MON-2": "every alarm notifies the alert topic on ALARM and on OK",
 }
 
@@ -74,6 +88,13 @@ class Monitored:
     #: the ECS cluster and service names
     cluster_name: pulumi.Input[str] | None = None
     service_name: pulumi.Input[str] | None = None
+    #: the TURN relay (components/relay.py): its NLB (net/<name>/<id>) and target group, cluster and service
+    relay_load_balancer_arn_suffix: pulumi.Input[str] | None = None
+    relay_target_group_arn_suffix: pulumi.Input[str] | None = None
+    relay_cluster_name: pulumi.Input[str] | None = None
+    relay_service_name: pulumi.Input[str] | None = None
+    #: active flows the relay is sized for at its largest (relayMaxTasks x relayConnectionsPerTask)
+    relay_flow_capacity: int | None = None
 
     @property
     def has_target_group(self) -> bool:
@@ -82,6 +103,15 @@ class Monitored:
     @property
     def has_service(self) -> bool:
         return self.cluster_name is not None and self.service_name is not None
+
+    @property
+    def has_relay(self) -> bool:
+        return None not in (
+            self.relay_load_balancer_arn_suffix,
+            self.relay_target_group_arn_suffix,
+            self.relay_cluster_name,
+            self.relay_service_name,
+        )
 
 
 @dataclass(frozen=True)
@@ -321,11 +351,131 @@ class Alarms(pulumi.ComponentResource):
                 ],
             )
 
+        if m.has_relay:
+            self._relay_alarms(args)
+
         #: alarms whose ALARM means the service is down (components.availability's composite uses them)
         self.down_alarm_names: list[pulumi.Output[str]] = [self.alarms[k].name for k in DOWN_SIGNALS if k in self.alarms]
         self.alarm_arns: list[pulumi.Output[str]] = [a.arn for a in self.alarms.values()]
         self.alarm_names = {k: a.name for k, a in self.alarms.items()}
         self.register_outputs({"alarms": self.alarm_names})
+
+    def _relay_alarms(self, args: AlarmsArgs) -> None:
+        """The TURN relay: its targets, TLS handshakes, connections, and its ECS service (MON-1)."""
+        t, m = args.thresholds, args.monitored
+        nlb = "AWS/NetworkELB"
+        lb = {"LoadBalancer": m.relay_load_balancer_arn_suffix}
+        tg = {"LoadBalancer": m.relay_load_balancer_arn_suffix, "TargetGroup": m.relay_target_group_arn_suffix}
+        svc = {"ClusterName": m.relay_cluster_name, "ServiceName": m.relay_service_name}
+        self._alarm(
+            "relay-unhealthy-hosts",
+            f"{t.unhealthy_hosts} or more relay tasks failing the load balancer's health check for 3 minutes",
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            threshold=t.unhealthy_hosts,
+            evaluation_periods=3,
+            datapoints_to_alarm=3,
+            # no data = no registered targets at all: relay-tasks-below-desired reports that
+            treat_missing_data="notBreaching",
+            **_single(nlb, "UnHealthyHostCount", tg, "Maximum", 60),
+        )
+        self._alarm(
+            "relay-no-healthy-targets",
+            "No healthy relay task behind the relay's load balancer for 2 minutes: no call can connect",
+            comparison_operator="LessThanThreshold",
+            threshold=1,
+            evaluation_periods=2,
+            datapoints_to_alarm=2,
+            # fires on a reported 0; silence (no targets registered, nothing reported) is what
+            # relay-tasks-below-desired watches, so a quiet new stack does not page anyone
+            treat_missing_data="notBreaching",
+            **_single(nlb, "HealthyHostCount", tg, "Minimum", 60),
+        )
+        self._alarm(
+            "relay-client-tls-errors",
+            f"More than {t.relay_client_tls_errors_per_5min} failed client TLS handshakes at the relay in 5 minutes "
+            "(clients without TLS 1.3, certificate trouble, or a scan)",
+            comparison_operator="GreaterThanThreshold",
+            threshold=t.relay_client_tls_errors_per_5min,
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+            # published only when there are errors: no data = no failed handshake
+            treat_missing_data="notBreaching",
+            **_single(nlb, "ClientTLSNegotiationErrorCount", lb, "Sum", 300),
+        )
+        self._alarm(
+            "relay-target-tls-errors",
+            "The relay's load balancer failed TLS handshakes with relay tasks in 3 minutes running (the tasks' TLS listener is broken)",
+            comparison_operator="GreaterThanThreshold",
+            threshold=0,
+            evaluation_periods=3,
+            datapoints_to_alarm=3,
+            # published only when there are errors: no data = every handshake with a task succeeded
+            treat_missing_data="notBreaching",
+            **_single(nlb, "TargetTLSNegotiationErrorCount", lb, "Sum", 60),
+        )
+        capacity = m.relay_flow_capacity
+        if capacity:
+            limit = int(capacity * 0.9)
+            self._alarm(
+                "relay-active-flows",
+                f"More than {limit} active relay connections (90 % of what relayMaxTasks tasks hold) for 10 minutes: "
+                "autoscaling is at its ceiling",
+                comparison_operator="GreaterThanThreshold",
+                threshold=limit,
+                evaluation_periods=10,
+                datapoints_to_alarm=10,
+                # published only while there are connections: no data = none
+                treat_missing_data="notBreaching",
+                **_single(nlb, "ActiveFlowCount_TLS", lb, "Maximum", 60),
+            )
+        self._alarm(
+            "relay-new-flows",
+            f"More than {t.relay_new_flows_per_minute} new relay connections a minute for 3 minutes (a connection flood)",
+            comparison_operator="GreaterThanThreshold",
+            threshold=t.relay_new_flows_per_minute,
+            evaluation_periods=3,
+            datapoints_to_alarm=3,
+            # published only while connections open: no data = none
+            treat_missing_data="notBreaching",
+            **_single(nlb, "NewFlowCount_TLS", lb, "Sum", 60),
+        )
+        self._alarm(
+            "relay-cpu",
+            f"Relay CPU above {t.service_cpu_percent} % of its reservation for 15 minutes",
+            comparison_operator="GreaterThanThreshold",
+            threshold=t.service_cpu_percent,
+            evaluation_periods=3,
+            datapoints_to_alarm=3,
+            # ECS reports only while tasks run; no tasks is relay-tasks-below-desired's alarm
+            treat_missing_data="notBreaching",
+            **_single("AWS/ECS", "CPUUtilization", svc, "Average", 300),
+        )
+        self._alarm(
+            "relay-memory",
+            f"Relay memory above {t.service_memory_percent} % of its reservation for 15 minutes",
+            comparison_operator="GreaterThanThreshold",
+            threshold=t.service_memory_percent,
+            evaluation_periods=3,
+            datapoints_to_alarm=3,
+            treat_missing_data="notBreaching",
+            **_single("AWS/ECS", "MemoryUtilization", svc, "Average", 300),
+        )
+        self._alarm(
+            "relay-tasks-below-desired",
+            "Fewer running relay tasks than desired for 5 minutes (tasks crashing or unable to start)",
+            comparison_operator="GreaterThanThreshold",
+            threshold=0,
+            evaluation_periods=5,
+            datapoints_to_alarm=5,
+            # Container Insights reports every minute while the service exists: silence means nobody can see
+            # that the relay runs
+            treat_missing_data="breaching",
+            metric_queries=[
+                {"id": "running", "metric": _metric("ECS/ContainerInsights", "RunningTaskCount", svc, "Average", 60), "return_data": False},
+                {"id": "desired", "metric": _metric("ECS/ContainerInsights", "DesiredTaskCount", svc, "Average", 60), "return_data": False},
+                {"id": "missing", "expression": "desired - running", "label": "Relay tasks missing", "return_data": True},
+            ],
+        )
 
     def _alarm(self, key: str, summary: str, **kwargs: Any) -> aws.cloudwatch.MetricAlarm:
         alarm = aws.cloudwatch.MetricAlarm(

@@ -8,7 +8,8 @@ role. The work is therefore split by what it needs, into two task definitions
 * ``execution`` (the service's task, used by ECS itself): pull this repository's image and
   GuardDuty's runtime agent (``aws-guardduty-agent-fargate``, AV-1)
   (``ecr:GetAuthorizationToken`` is the one ``"*"``: it has no resource type), write to the
-  app log group, read the secrets the task injects (owner and web role, Django key) and
+  app log group, read the secrets the task injects (owner and web role, Django key, the TURN
+  relay's shared secret) and
   decrypt them with the database key through Secrets Manager.
 * ``task`` (the service's ``migrate`` and ``web`` containers): the media bucket's objects and
   object versions (get/put/delete/abort uploads, read object tags for the malware scan result),
@@ -223,6 +224,9 @@ class AppIamArgs:
     mail_configuration_set_arn: pulumi.Input[str]
     mail_from: str
     ecs_exec: bool
+    #: the TURN relay's shared secret (components/relay.py; encrypted with the database key), which the
+    #: service's execution role injects into the web container (None = no relay)
+    turn_secret_arn: pulumi.Input[str] | None = None
 
 
 class AppIam(pulumi.ComponentResource):
@@ -272,8 +276,19 @@ class AppIam(pulumi.ComponentResource):
             "execution",
             "ECS: start the app service's tasks (image, logs, owner and web secrets)",
             pulumi.Output.all(
-                args.repository_arn, log_group_arn, args.owner_secret_arn, args.web_secret_arn, django_arn, args.database_key_arn, part
-            ).apply(lambda v: document(*execution_statements(v[0], v[1], [v[2], v[3], v[4]], v[5], args.region, v[6]))),
+                args.repository_arn,
+                log_group_arn,
+                args.owner_secret_arn,
+                args.web_secret_arn,
+                django_arn,
+                args.database_key_arn,
+                part,
+                args.turn_secret_arn or "",
+            ).apply(
+                lambda v: document(
+                    *execution_statements(v[0], v[1], [v[2], v[3], v[4], *([v[7]] if v[7] else [])], v[5], args.region, v[6])
+                )
+            ),
         )
         self.task_role = role(
             "task",

@@ -114,6 +114,7 @@ def app_environment(
     media_bucket: pulumi.Input[str],
     mail_from: str,
     ses_configuration_set: pulumi.Input[str],
+    turn_urls: str = "",
 ) -> dict[str, pulumi.Input[str]]:
     """The plain environment of every container (app/kakoi/settings/production.py reads it).
     Nothing secret: credentials come through `secrets`."""
@@ -130,6 +131,8 @@ def app_environment(
         "KAKOI_MEDIA_BUCKET": media_bucket,
         "KAKOI_EMAIL_FROM": mail_from,
         "KAKOI_SES_CONFIGURATION_SET": ses_configuration_set,
+        # the TURN relay's `turns:` URL (components/relay.py, CONTRACTS.md); its secret comes through `secrets`
+        **({"KAKOI_TURN_URLS": turn_urls} if turn_urls else {}),
     }
 
 
@@ -164,8 +167,10 @@ def hardened_container(
     log_group: str,
     region: str,
     tmp_volume: str,
+    writable_path: str = TMP_PATH,
 ) -> dict[str, Any]:
-    """A container definition with kakoi's hardening (see the module docstring)."""
+    """A container definition with kakoi's hardening (see the module docstring); `tmp_volume` is mounted
+    on `writable_path`, the only place the container can write."""
     container: dict[str, Any] = {
         "name": name,
         "image": image,
@@ -176,7 +181,7 @@ def hardened_container(
         "linuxParameters": {"capabilities": {"add": [], "drop": ["ALL"]}, "initProcessEnabled": True},
         "environment": _env(environment),
         "secrets": _secrets(secrets),
-        "mountPoints": [{"sourceVolume": tmp_volume, "containerPath": TMP_PATH, "readOnly": False}],
+        "mountPoints": [{"sourceVolume": tmp_volume, "containerPath": writable_path, "readOnly": False}],
         "logConfiguration": {
             "logDriver": "awslogs",
             "options": {
@@ -203,6 +208,8 @@ class SecretArns:
     owner: str
     web: str
     django: str
+    #: the TURN REST-API shared secret (components/relay.py), for the web container only ("" = no relay)
+    turn: str = ""
 
 
 def _role_credentials(secret_arn: str, prefix: str = "DATABASE") -> dict[str, str]:
@@ -231,7 +238,12 @@ def service_containers(
         command=WEB_COMMAND,
         # gunicorn binds to $PORT (app/kakoi/gunicorn_conf.py): the port the target group sends to
         environment={**environment, "PORT": str(app_port)},
-        secrets={**_role_credentials(secrets.web), "DJANGO_SECRET_KEY": secrets.django},
+        secrets={
+            **_role_credentials(secrets.web),
+            "DJANGO_SECRET_KEY": secrets.django,
+            # live calls: the web container signs short-lived TURN credentials with it
+            **({"KAKOI_TURN_SECRET": secrets.turn} if secrets.turn else {}),
+        },
         log_group=log_group,
         region=region,
         tmp_volume=f"{WEB}-tmp",
@@ -301,6 +313,8 @@ class AppServiceArgs:
     ecs_exec: bool
     service_enabled: bool = True
     health_check_grace_seconds: int = 120
+    #: the TURN relay's shared secret (components/relay.py), injected into `web` as KAKOI_TURN_SECRET
+    turn_secret_arn: pulumi.Input[str] | None = None
 
 
 class AppService(pulumi.ComponentResource):
@@ -346,9 +360,9 @@ class AppService(pulumi.ComponentResource):
             operating_system_family="LINUX", cpu_architecture=args.cpu_architecture
         )
 
-        secret_arns = pulumi.Output.all(args.master_secret_arn, args.owner_secret_arn, args.web_secret_arn, args.django_secret_arn).apply(
-            lambda v: SecretArns(master=v[0], owner=v[1], web=v[2], django=v[3])
-        )
+        secret_arns = pulumi.Output.all(
+            args.master_secret_arn, args.owner_secret_arn, args.web_secret_arn, args.django_secret_arn, args.turn_secret_arn or ""
+        ).apply(lambda v: SecretArns(master=v[0], owner=v[1], web=v[2], django=v[3], turn=v[4]))
         service_defs = pulumi.Output.all(args.image_ref, environment, secret_arns, self.log_group.name).apply(
             lambda v: service_containers(
                 image=v[0], app_port=args.app_port, environment=v[1], secrets=v[2], log_group=v[3], region=args.region

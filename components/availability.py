@@ -32,7 +32,9 @@
   the fast signal. ``service-down`` - a composite alarm, in ALARM when the canary
   fails or no target is healthy (components.alarms passes its hard-down alarms).
 * **Dashboard** - availability, latency, errors, the WAF, database health, the
-  service, GuardDuty findings (matched by the routing rules), alarm states.
+  service, the TURN relay beside it (healthy tasks, active/new TLS connections, TLS
+  negotiation errors, CPU/memory and tasks), GuardDuty findings (matched by the routing
+  rules), alarm states.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ from components.iam_policies import Statement
 CONTROLS: dict[str, str] = {
     "AVL-1": "Synthetics canary probes https://<domain>/healthz/ready every minute; an SLO alarm fires when "
     "successful probes over the rolling window fall below 99.9 %",
-    "MON-1": "CloudWatch dashboard: availability, latency, errors, WAF, database health, service, GuardDuty findings",
+    "MON-1": "CloudWatch dashboard: availability, latency, errors, WAF, database health, service, TURN relay, GuardDuty findings",
     "MON-2": "availability alarms notify the alert topic",
 }
 
@@ -292,6 +294,44 @@ def dashboard_body(
                 ["ECS/ContainerInsights", "DesiredTaskCount", "ClusterName", cluster, "ServiceName", service],
             ],
         )
+    rlb, rtg = monitored.get("relay_load_balancer"), monitored.get("relay_target_group")
+    rcluster, rservice = monitored.get("relay_cluster"), monitored.get("relay_service")
+    if rlb and rtg:
+        nlb = "AWS/NetworkELB"
+        add(
+            "Relay: healthy / unhealthy tasks",
+            [
+                [nlb, "HealthyHostCount", "LoadBalancer", rlb, "TargetGroup", rtg],
+                [nlb, "UnHealthyHostCount", "LoadBalancer", rlb, "TargetGroup", rtg],
+            ],
+            stat="Minimum",
+        )
+        add(
+            "Relay: active and new TLS connections",
+            [
+                [nlb, "ActiveFlowCount_TLS", "LoadBalancer", rlb, {"stat": "Maximum", "label": "active"}],
+                [nlb, "NewFlowCount_TLS", "LoadBalancer", rlb, {"stat": "Sum", "label": "new", "yAxis": "right"}],
+            ],
+        )
+        add(
+            "Relay: TLS negotiation errors (clients, tasks)",
+            [
+                [nlb, "ClientTLSNegotiationErrorCount", "LoadBalancer", rlb],
+                [nlb, "TargetTLSNegotiationErrorCount", "LoadBalancer", rlb],
+            ],
+            stat="Sum",
+            period=300,
+        )
+    if rcluster and rservice:
+        add(
+            "Relay: CPU and memory (% of reservation), running / desired tasks",
+            [
+                ["AWS/ECS", "CPUUtilization", "ClusterName", rcluster, "ServiceName", rservice],
+                ["AWS/ECS", "MemoryUtilization", "ClusterName", rcluster, "ServiceName", rservice],
+                ["ECS/ContainerInsights", "RunningTaskCount", "ClusterName", rcluster, "ServiceName", rservice, {"yAxis": "right"}],
+                ["ECS/ContainerInsights", "DesiredTaskCount", "ClusterName", rcluster, "ServiceName", rservice, {"yAxis": "right"}],
+            ],
+        )
     if findings_rules:
         add(
             "GuardDuty: findings and malware detections sent to the alert topic",
@@ -501,6 +541,10 @@ class Availability(pulumi.ComponentResource):
             "database": mon.db_instance_identifier,
             "cluster": mon.cluster_name if mon.has_service else None,
             "service": mon.service_name if mon.has_service else None,
+            "relay_load_balancer": mon.relay_load_balancer_arn_suffix if mon.has_relay else None,
+            "relay_target_group": mon.relay_target_group_arn_suffix if mon.has_relay else None,
+            "relay_cluster": mon.relay_cluster_name if mon.has_relay else None,
+            "relay_service": mon.relay_service_name if mon.has_relay else None,
         }
         present = {k: v for k, v in inputs.items() if v is not None}
         own_alarms = [a.arn for a in self.alarms.values()] + ([self.service_down.arn] if self.service_down else [])

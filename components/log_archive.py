@@ -4,8 +4,8 @@ Two buckets, because "S3 buckets with Object Lock can't be used as destination
 buckets for server access logs"
 (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html):
 
-* ``archive`` receives load balancer access logs, VPC flow logs, WAF logs and
-  CloudTrail. Object Lock with a default retention (governance by default,
+* ``archive`` receives load balancer access logs (the ALB's and the TURN relay's NLB's),
+  VPC flow logs, WAF logs and CloudTrail. Object Lock with a default retention (governance by default,
   compliance by config), versioning, SSE-S3 (ALB log delivery supports only
   SSE-S3). Its name starts with ``aws-waf-logs-`` because WAF delivers logs only
   to buckets named so
@@ -53,6 +53,8 @@ PREFIX_ALB = "alb"
 #: load balancer connection logs: the same ELB log delivery writes them, under their own prefix
 PREFIX_ALB_CONNECTIONS = "alb-connections"
 PREFIX_FLOW_LOGS = "vpc-flow-logs"
+#: the TURN relay's network load balancer (access logs of its TLS listener)
+PREFIX_NLB_RELAY = "nlb-relay"
 PREFIX_CLOUDTRAIL = "cloudtrail"
 
 
@@ -155,12 +157,18 @@ class LogArchive(pulumi.ComponentResource):
                 "Resource": [f"{arn}/{prefix}/AWSLogs/{account}/*" for prefix in (PREFIX_ALB, PREFIX_ALB_CONNECTIONS)],
             },
             {
-                # VPC flow logs and WAF logs use the log-delivery service
+                # VPC flow logs, WAF logs and Network Load Balancer access logs use the log-delivery
+                # service (unlike ALB logs, which the regional ELB account writes)
+                # https://docs.aws.amazon.com/elasticloadbalancing/latest/network/enable-access-logs.html
                 "Sid": "LogDeliveryWrite",
                 "Effect": "Allow",
                 "Principal": {"Service": "delivery.logs.amazonaws.com"},
                 "Action": "s3:PutObject",
-                "Resource": [f"{arn}/{PREFIX_FLOW_LOGS}/AWSLogs/{account}/*", f"{arn}/AWSLogs/{account}/*"],
+                "Resource": [
+                    f"{arn}/{PREFIX_FLOW_LOGS}/AWSLogs/{account}/*",
+                    f"{arn}/AWSLogs/{account}/*",
+                    f"{arn}/{PREFIX_NLB_RELAY}/AWSLogs/{account}/*",
+                ],
                 "Condition": {
                     **delivery_conditions,
                     "StringEquals": {"aws:SourceAccount": account, "s3:x-amz-acl": "bucket-owner-full-control"},

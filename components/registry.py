@@ -22,6 +22,10 @@
   the repository instead of building (manual rollback, docs/runbooks/deploy.md).
   No build on preview (previews need no Docker engine); no registry cache (a cache tag
   would have to be overwritten, which immutable tags refuse).
+* **More images** (``extra_images``): the TURN relay's image (``relay/Dockerfile``, context
+  ``relay/``, components/relay.py) gets its own repository ``<prefix>/relay`` under the same key
+  with the same settings, is tagged and built the same way and pinned the same way
+  (``kakoi:relayImageDigest``).
 * **Lifecycle**: keep the newest ``kakoi:ecrKeepImages`` ``build-`` images, expire older
   ones. There is no rule on untagged images on purpose: the per-platform manifest and the
   attestation manifest of a pushed image index are untagged, and an age rule on untagged
@@ -34,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,6 +154,16 @@ def lifecycle_policy(keep: int) -> str:
 
 
 @dataclass(frozen=True)
+class ImageSpec:
+    """One more image: repository `<prefix>/<name>`, built from `context/Dockerfile` (context relative to the project)."""
+
+    name: str
+    context: str
+    #: "" to build it; a digest already in its repository to pin it
+    pinned_digest: str = ""
+
+
+@dataclass(frozen=True)
 class RegistryArgs:
     name_prefix: str
     account_id: pulumi.Input[str]
@@ -160,6 +175,9 @@ class RegistryArgs:
     keep_images: int
     #: "" to build app/; an image digest already in the repository to pin it
     pinned_digest: str = ""
+    #: more images of the platform, each in its own repository `<prefix>/<name>` under this key
+    #: (the TURN relay's, built from relay/)
+    extra_images: Sequence[ImageSpec] = ()
 
 
 class Registry(pulumi.ComponentResource):
@@ -187,54 +205,83 @@ class Registry(pulumi.ComponentResource):
             rotation_days=args.key_rotation_days,
         )
 
-        self.repository = aws.ecr.Repository(
-            f"{name}-app",
-            name=f"{args.name_prefix}/app",
+        self.docker_provider: docker_build.Provider | None = None
+        #: image name -> what the task definitions reference (`<repository url>@sha256:...`)
+        self.image_refs: dict[str, pulumi.Output[str]] = {}
+        self.repository_arns: dict[str, pulumi.Output[str]] = {}
+        app = self._image(name, "app", CONTEXT, DOCKERFILE, args.pinned_digest, args, keep, child)
+        self.repository, self.lifecycle, self.image, self.tag, self.digest = app
+        self.repository_url = self.repository.repository_url
+        self.repository_arn = self.repository.arn
+        self.image_ref = self.image_refs["app"]
+        for extra in args.extra_images:
+            self._image(name, extra.name, extra.context, f"{extra.context}/Dockerfile", extra.pinned_digest, args, keep, child)
+        self.register_outputs(
+            {
+                "repositoryUrl": self.repository_url,
+                "repositoryArn": self.repository_arn,
+                "imageRef": self.image_ref,
+                **({"imageRefs": self.image_refs} if args.extra_images else {}),
+            }
+        )
+
+    def _image(
+        self,
+        name: str,
+        image: str,
+        context: str,
+        dockerfile: str,
+        pinned_digest: str,
+        args: RegistryArgs,
+        keep: pulumi.ResourceOptions,
+        child: pulumi.ResourceOptions,
+    ) -> tuple[aws.ecr.Repository, aws.ecr.LifecyclePolicy, docker_build.Image | None, str, pulumi.Output[str]]:
+        """The repository `<prefix>/<image>` (this component's key, scan on push, immutable tags, lifecycle)
+        and, unless `pinned_digest` names one already pushed, the image built from `context` and pushed."""
+        repository = aws.ecr.Repository(
+            f"{name}-{image}",
+            name=f"{args.name_prefix}/{image}",
             image_tag_mutability="IMMUTABLE",
             image_scanning_configuration={"scan_on_push": True},
             encryption_configurations=[{"encryption_type": "KMS", "kms_key": self.key.arn}],
             force_delete=False,
             opts=keep,
         )
-        self.lifecycle = aws.ecr.LifecyclePolicy(
-            f"{name}-app",
-            repository=self.repository.name,
+        lifecycle = aws.ecr.LifecyclePolicy(
+            f"{name}-{image}",
+            repository=repository.name,
             policy=lifecycle_policy(args.keep_images),
             opts=child,
         )
-
-        self.repository_url = self.repository.repository_url
-        self.repository_arn = self.repository.arn
-        if args.pinned_digest:
-            self.image = None
-            self.tag = ""
-            self.digest: pulumi.Output[str] = pulumi.Output.from_input(args.pinned_digest)
+        built: docker_build.Image | None = None
+        if pinned_digest:
+            tag = ""
+            digest: pulumi.Output[str] = pulumi.Output.from_input(pinned_digest)
         else:
-            self.tag = image_tag(args.platform)
-            auth = aws.ecr.get_authorization_token_output(
-                registry_id=self.repository.registry_id, opts=pulumi.InvokeOutputOptions(parent=self)
-            )
-            # an explicit provider (rather than the engine's default one) so that the image has a provider
-            # reference like every other resource, in the offline render as in the real state
-            self.docker_provider = docker_build.Provider(f"{name}-docker-build", opts=child)
-            self.image = docker_build.Image(
-                f"{name}-app",
-                context={"location": CONTEXT},
-                dockerfile={"location": DOCKERFILE},
+            tag = image_tag(args.platform, ROOT / context)
+            auth = aws.ecr.get_authorization_token_output(registry_id=repository.registry_id, opts=pulumi.InvokeOutputOptions(parent=self))
+            if self.docker_provider is None:
+                # an explicit provider (rather than the engine's default one) so that the image has a provider
+                # reference like every other resource, in the offline render as in the real state
+                self.docker_provider = docker_build.Provider(f"{name}-docker-build", opts=child)
+            built = docker_build.Image(
+                f"{name}-{image}",
+                context={"location": context},
+                dockerfile={"location": dockerfile},
                 platforms=[docker_build.Platform(args.platform)],
-                tags=[self.repository.repository_url.apply(lambda url: f"{url}:{self.tag}")],
+                tags=[repository.repository_url.apply(lambda url: f"{url}:{tag}")],
                 push=True,
                 build_on_preview=False,
                 registries=[
                     {
-                        "address": self.repository.repository_url.apply(lambda url: url.split("/", 1)[0]),
+                        "address": repository.repository_url.apply(lambda url: url.split("/", 1)[0]),
                         "username": auth.user_name,
                         "password": pulumi.Output.secret(auth.password),
                     }
                 ],
-                opts=pulumi.ResourceOptions(parent=self, provider=self.docker_provider, depends_on=[self.lifecycle]),
+                opts=pulumi.ResourceOptions(parent=self, provider=self.docker_provider, depends_on=[lifecycle]),
             )
-            self.digest = self.image.digest
-        #: what task definitions reference: `<repository url>@sha256:...`
-        self.image_ref = pulumi.Output.all(self.repository.repository_url, self.digest).apply(lambda v: f"{v[0]}@{v[1]}")
-        self.register_outputs({"repositoryUrl": self.repository_url, "repositoryArn": self.repository_arn, "imageRef": self.image_ref})
+            digest = built.digest
+        self.image_refs[image] = pulumi.Output.all(repository.repository_url, digest).apply(lambda v: f"{v[0]}@{v[1]}")
+        self.repository_arns[image] = repository.arn
+        return repository, lifecycle, built, tag, digest

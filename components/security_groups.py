@@ -11,7 +11,16 @@ The chain, and nothing else:
 * ``db``: 5432 from the ``app`` group and from each of ``db_admin_cidrs`` (stack
   config already restricts them to private ranges); no egress rule at all (a
   security group is stateful: replies need no egress rule).
-* ``endpoints``: 443 from the ``app`` group only; no egress rule.
+* ``endpoints``: 443 from the ``app`` group (and the ``relay`` group) only; no egress rule.
+* ``nlb`` (only with a relay, components/relay.py): 443 from the configured ingress CIDRs
+  (IPv4 and IPv6), the relay's TLS listener; egress only to the ``relay`` group on the
+  relay's listener port (traffic and health checks: an NLB's health checks obey its
+  outbound rules, not the targets' inbound ones).
+  https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-security-groups.html
+* ``relay``: its listener port from the ``nlb`` group only; UDP on the relay port range
+  from and to the ``relay`` group itself (relay-to-relay media between tasks, docs/relay.md),
+  nothing else from anywhere; egress 443 to ``endpoints`` and the S3 prefix list (image
+  layers, secrets, logs) and to the VPC for GuardDuty's runtime agent, like the app.
 
 Security groups do not filter traffic to the Amazon DNS resolver, the ECS task
 metadata and credentials endpoints or the instance metadata service, so the app
@@ -51,7 +60,9 @@ CONTROLS: dict[str, str] = {
         "security groups chain alb -> app -> db: only the load balancer group takes traffic from "
         "CIDRs (the configured ingress CIDRs, on 443 and 80); the app takes the app port only from the "
         "load balancer group; the database takes 5432 only from the app group and private admin CIDRs; "
-        "no group has egress to 0.0.0.0/0 unless NAT is configured (then only the app, on 443)"
+        "no group has egress to 0.0.0.0/0 unless NAT is configured (then only the app, on 443); the TURN relay's "
+        "load balancer group takes only 443 from the configured ingress CIDRs, the relay tasks only their TLS port from "
+        "that group and the UDP relay ports from each other"
     ),
 }
 
@@ -94,6 +105,10 @@ class SecurityGroupsArgs:
     #: (its ID is unknown to this program)
     #: https://docs.aws.amazon.com/guardduty/latest/ug/runtime-monitoring-ecs-fargate-agent-mgmt.html
     guardduty_agent_vpc_cidr: str = ""
+    #: the TURN relay (components/relay.py): its container's TLS listener port (0 = no relay groups)
+    relay_listen_port: int = 0
+    #: the UDP range of relayed transport addresses, open only between relay tasks
+    relay_port_range: tuple[int, int] = (0, 0)
 
 
 class SecurityGroups(pulumi.ComponentResource):
@@ -101,6 +116,9 @@ class SecurityGroups(pulumi.ComponentResource):
     app: aws.ec2.SecurityGroup
     db: aws.ec2.SecurityGroup
     endpoints: aws.ec2.SecurityGroup
+    #: only with a relay (relay_listen_port)
+    nlb: aws.ec2.SecurityGroup | None
+    relay: aws.ec2.SecurityGroup | None
 
     def __init__(self, name: str, args: SecurityGroupsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kakoi:security_groups:SecurityGroups", name, None, opts)
@@ -178,6 +196,11 @@ class SecurityGroups(pulumi.ComponentResource):
             "endpoints-from-app", self.endpoints, HTTPS_PORT, "HTTPS from the app tasks", referenced_security_group_id=self.app.id
         )
 
+        # ---- the TURN relay's load balancer and tasks (NET-1)
+        self.nlb = self.relay = None
+        if args.relay_listen_port:
+            self._relay(args)
+
         self.alb_sg_id = self.alb.id
         self.app_sg_id = self.app.id
         self.db_sg_id = self.db.id
@@ -188,7 +211,83 @@ class SecurityGroups(pulumi.ComponentResource):
                 "appSgId": self.app_sg_id,
                 "dbSgId": self.db_sg_id,
                 "endpointsSgId": self.endpoints_sg_id,
+                **({"nlbSgId": self.nlb_sg_id, "relaySgId": self.relay_sg_id} if self.relay else {}),
             }
+        )
+
+    @property
+    def nlb_sg_id(self) -> pulumi.Output[str]:
+        """The relay load balancer's group (only with `relay_listen_port`)."""
+        if self.nlb is None:
+            raise ValueError("no relay security groups: SecurityGroupsArgs.relay_listen_port is 0")
+        return self.nlb.id
+
+    @property
+    def relay_sg_id(self) -> pulumi.Output[str]:
+        """The relay tasks' group (only with `relay_listen_port`)."""
+        if self.relay is None:
+            raise ValueError("no relay security groups: SecurityGroupsArgs.relay_listen_port is 0")
+        return self.relay.id
+
+    def _relay(self, args: SecurityGroupsArgs) -> None:
+        name, prefix, child = self._name, self._prefix, self._child
+        low, high = args.relay_port_range
+        if not 0 < low <= high <= 65535:
+            raise ValueError(f"relay_port_range {args.relay_port_range} is not a port range")
+
+        def group(key: str, description: str) -> aws.ec2.SecurityGroup:
+            return aws.ec2.SecurityGroup(
+                f"{name}-{key}",
+                name=f"{prefix}-{key}",
+                description=check_description(description),
+                vpc_id=args.vpc_id,
+                revoke_rules_on_delete=True,
+                tags={"Name": f"{prefix}-{key}"},
+                opts=child,
+            )
+
+        self.nlb = nlb = group("nlb", "Relay load balancer: TLS on 443 from the allowed CIDRs")
+        self.relay = relay = group("relay", "Relay tasks: TLS from the relay load balancer, UDP relay ports between relay tasks")
+        port = args.relay_listen_port
+        for i, cidr in enumerate(args.ingress_ipv4):
+            self._ingress(f"nlb-443-v4-{i}", nlb, HTTPS_PORT, f"TURN over TLS from allowed network {cidr}", cidr_ipv4=cidr)
+        for i, cidr in enumerate(args.ingress_ipv6):
+            self._ingress(f"nlb-443-v6-{i}", nlb, HTTPS_PORT, f"TURN over TLS from allowed network {cidr}", cidr_ipv6=cidr)
+        self._egress("nlb-to-relay", nlb, port, "Forward and health-check the relay tasks", referenced_security_group_id=relay.id)
+
+        self._ingress("relay-from-nlb", relay, port, "TURN over TLS from the relay load balancer", referenced_security_group_id=nlb.id)
+        self._ingress(
+            "relay-udp-from-relay",
+            relay,
+            low,
+            "Relayed media from other relay tasks (UDP relay port range)",
+            referenced_security_group_id=relay.id,
+            protocol="udp",
+            to_port=high,
+        )
+        self._egress(
+            "relay-udp-to-relay",
+            relay,
+            low,
+            "Relayed media to other relay tasks (UDP relay port range)",
+            referenced_security_group_id=relay.id,
+            protocol="udp",
+            to_port=high,
+        )
+        self._egress(
+            "relay-to-endpoints", relay, HTTPS_PORT, "AWS APIs through interface VPC endpoints", referenced_security_group_id=self.endpoints.id
+        )
+        self._egress("relay-to-s3", relay, HTTPS_PORT, "S3 through the gateway VPC endpoint", prefix_list_id=args.s3_prefix_list_id)
+        if args.guardduty_agent_vpc_cidr:
+            self._egress(
+                "relay-to-guardduty-endpoint",
+                relay,
+                HTTPS_PORT,
+                "GuardDuty runtime agent to the guardduty-data VPC endpoint in this VPC (AV-1)",
+                cidr_ipv4=args.guardduty_agent_vpc_cidr,
+            )
+        self._ingress(
+            "endpoints-from-relay", self.endpoints, HTTPS_PORT, "HTTPS from the relay tasks", referenced_security_group_id=relay.id
         )
 
     def _ingress(
@@ -201,16 +300,18 @@ class SecurityGroups(pulumi.ComponentResource):
         cidr_ipv4: str | None = None,
         cidr_ipv6: str | None = None,
         referenced_security_group_id: pulumi.Input[str] | None = None,
+        protocol: str = "tcp",
+        to_port: int | None = None,
     ) -> aws.vpc.SecurityGroupIngressRule:
-        """One TCP port from exactly one source."""
+        """One port (or `port`-`to_port`) of one protocol (TCP unless said) from exactly one source."""
         if sum(x is not None for x in (cidr_ipv4, cidr_ipv6, referenced_security_group_id)) != 1:
             raise ValueError(f"ingress rule {key} needs exactly one source")
         return aws.vpc.SecurityGroupIngressRule(
             f"{self._name}-{key}",
             security_group_id=sg.id,
-            ip_protocol="tcp",
+            ip_protocol=protocol,
             from_port=port,
-            to_port=port,
+            to_port=port if to_port is None else to_port,
             cidr_ipv4=cidr_ipv4,
             cidr_ipv6=cidr_ipv6,
             referenced_security_group_id=referenced_security_group_id,
@@ -229,16 +330,18 @@ class SecurityGroups(pulumi.ComponentResource):
         cidr_ipv4: str | None = None,
         referenced_security_group_id: pulumi.Input[str] | None = None,
         prefix_list_id: pulumi.Input[str] | None = None,
+        protocol: str = "tcp",
+        to_port: int | None = None,
     ) -> aws.vpc.SecurityGroupEgressRule:
-        """One TCP port to exactly one destination."""
+        """One port (or `port`-`to_port`) of one protocol (TCP unless said) to exactly one destination."""
         if sum(x is not None for x in (cidr_ipv4, referenced_security_group_id, prefix_list_id)) != 1:
             raise ValueError(f"egress rule {key} needs exactly one destination")
         return aws.vpc.SecurityGroupEgressRule(
             f"{self._name}-{key}",
             security_group_id=sg.id,
-            ip_protocol="tcp",
+            ip_protocol=protocol,
             from_port=port,
-            to_port=port,
+            to_port=port if to_port is None else to_port,
             cidr_ipv4=cidr_ipv4,
             referenced_security_group_id=referenced_security_group_id,
             prefix_list_id=prefix_list_id,

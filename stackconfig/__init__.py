@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from . import app, core, data, detection, edge, log_archive, network
+from . import app, core, data, detection, edge, log_archive, network, relay
 from .reader import ConfigError, Reader
 
 __all__ = ["ConfigError", "StackConfig", "load", "load_reader"]
@@ -25,6 +25,7 @@ class StackConfig:
     data: data.DataConfig
     detection: detection.DetectionConfig
     app: app.AppConfig
+    relay: relay.RelayConfig
 
 
 def load_reader(values: Mapping[str, str | None], *, project: str, stack: str) -> tuple[StackConfig, Reader]:
@@ -38,6 +39,7 @@ def load_reader(values: Mapping[str, str | None], *, project: str, stack: str) -
         data=data.load(r),
         detection=detection.load(r),
         app=app.load(r),
+        relay=relay.load(r),
     )
     r.finish()
     return cfg, r

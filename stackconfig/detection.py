@@ -43,6 +43,9 @@ class Thresholds:
     service_cpu_percent: int
     service_memory_percent: int
     waf_blocked_per_5min: int
+    #: the TURN relay (components.relay): failed client TLS handshakes per 5 minutes, new connections per minute
+    relay_client_tls_errors_per_5min: int
+    relay_new_flows_per_minute: int
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,8 @@ def load(r: Reader) -> DetectionConfig:
         service_cpu_percent=r.integer("alarmServiceCpuPercent", minimum=10, maximum=100),
         service_memory_percent=r.integer("alarmServiceMemoryPercent", minimum=10, maximum=100),
         waf_blocked_per_5min=r.integer("alarmWafBlockedPer5Min", minimum=1, maximum=100_000_000),
+        relay_client_tls_errors_per_5min=r.integer("alarmRelayClientTlsErrorsPer5Min", minimum=1, maximum=100_000_000),
+        relay_new_flows_per_minute=r.integer("alarmRelayNewFlowsPerMinute", minimum=1, maximum=100_000_000),
     )
 
     slo = _decimal(r, "availabilitySloPercent", minimum=90, maximum=100, below_max=True)

@@ -227,15 +227,21 @@ def _kms_alias(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h:
 
 def _lb(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: str) -> dict[str, Any]:
     lb_name = str(inputs.get("name") or f"{name}-{h[:7]}")[:32]
-    suffix = f"app/{lb_name}/{h[:16]}"
+    # ARN suffixes (the CloudWatch LoadBalancer dimension) start with app/ or net/ by type
+    kind = {"network": "net", "gateway": "gwy"}.get(str(inputs.get("loadBalancerType") or "application"), "app")
+    suffix = f"{kind}/{lb_name}/{h[:16]}"
     arn = m.arn("elasticloadbalancing", region, f"loadbalancer/{suffix}")
     return {
         "__id": arn,
         "__arn": arn,
         "arnSuffix": suffix,
         "name": lb_name,
-        "dnsName": f"{lb_name}-{int(h[:8], 16)}.{region}.elb.amazonaws.com",
-        "zoneId": "Z14GRHDCWA56QT",
+        # NLB names are <name>-<id>.elb.<region>.amazonaws.com, in the NLB hosted zone of the region
+        # https://docs.aws.amazon.com/general/latest/gr/elb.html
+        "dnsName": f"{lb_name}-{h[:16]}.elb.{region}.amazonaws.com"
+        if kind == "net"
+        else f"{lb_name}-{int(h[:8], 16)}.{region}.elb.amazonaws.com",
+        "zoneId": "Z31USIVHYNEOWT" if kind == "net" else "Z14GRHDCWA56QT",
     }
 
 
@@ -247,7 +253,8 @@ def _target_group(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str,
 
 
 def _listener(m: KakoiMocks, name: str, inputs: dict[str, Any], region: str, h: str) -> dict[str, Any]:
-    arn = m.arn("elasticloadbalancing", region, f"listener/app/{name}/{h[:16]}/{h[16:17]}{h[:15]}")
+    kind = "net" if "/net/" in str(inputs.get("loadBalancerArn") or "") else "app"
+    arn = m.arn("elasticloadbalancing", region, f"listener/{kind}/{name}/{h[:16]}/{h[16:17]}{h[:15]}")
     return {"__id": arn, "__arn": arn}
 
 
