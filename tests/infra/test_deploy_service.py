@@ -118,7 +118,7 @@ def test_sql3_ecs8_credentials_only_through_secrets_never_plain_environment(each
             assert not value.startswith("arn:aws:secretsmanager:") or name.endswith("_SECRET_ARN")
         for name, value_from in dv.secrets(c).items():
             assert value_from.startswith("arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:"), name
-            if name != "DJANGO_SECRET_KEY":
+            if name not in ("DJANGO_SECRET_KEY", "KAKOI_TURN_SECRET"):  # plain-string secrets
                 assert re.search(r":(username|password)::$", value_from), f"{name} must name a JSON key: {value_from}"
 
 
@@ -130,12 +130,15 @@ def test_sql3_web_gets_only_the_web_role_and_migrate_only_the_owner_role(each_st
     """SQL-3: the DML-only web role for gunicorn, the schema owner for migrations, the master for neither."""
     web_arn, owner_arn = _secret_of(each_stack, "db-web-secret"), _secret_of(each_stack, "db-owner-secret")
     django = _secret_of(each_stack, "app-iam-django-secret-key")
+    turn = _secret_of(each_stack, "relay-turn-secret")
     c = dv.containers(each_stack, "app")
     assert set(c) == {"migrate", "web"}
     assert dv.secrets(c["web"]) == {
         "DATABASE_USER": f"{web_arn}:username::",
         "DATABASE_PASSWORD": f"{web_arn}:password::",
         "DJANGO_SECRET_KEY": django,
+        # live calls (ENC-1): the web container signs TURN credentials; migrate never needs it
+        "KAKOI_TURN_SECRET": turn,
     }
     assert dv.secrets(c["migrate"]) == {
         "DATABASE_USER": f"{owner_arn}:username::",
@@ -323,7 +326,7 @@ def test_mon1_cluster_and_service_names_are_exported_and_watched(each_stack: Sta
     dims = [
         a.inputs.get("dimensions") or {}
         for a in each_stack.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
-        if (a.inputs.get("dimensions") or {}).get("ServiceName")
+        if (a.inputs.get("dimensions") or {}).get("ServiceName") and not a.name.startswith("alarms-relay-")
     ]
     assert dims, "no alarm watches the ECS service"
     # the app's alarms watch the app; the scan consumer's alarm watches the consumer (tests/infra/test_scan_events.py)

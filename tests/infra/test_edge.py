@@ -14,7 +14,8 @@ from tools.stackview import StackView
 
 
 def _listener(view: StackView, port: int):
-    [lst] = [r for r in view.of_type("aws:lb/listener:Listener") if r.inputs["port"] == port]
+    """The ALB's listener on `port` (the relay's NLB listener on 443 is tests/infra/test_relay.py's)."""
+    [lst] = [r for r in view.of_type("aws:lb/listener:Listener") if r.inputs["port"] == port and r.name.startswith("edge-")]
     return lst
 
 
@@ -58,7 +59,7 @@ def test_enc2_port_80_only_redirects_to_https_with_301(each_stack: StackView) ->
 
 
 def test_enc2_xss2_only_two_listeners(each_stack: StackView) -> None:
-    ports = sorted(r.inputs["port"] for r in each_stack.of_type("aws:lb/listener:Listener"))
+    ports = sorted(r.inputs["port"] for r in each_stack.of_type("aws:lb/listener:Listener") if r.name.startswith("edge-"))
     assert ports == [80, 443]
 
 
@@ -73,7 +74,7 @@ def test_enc2_cj1_hdr1_security_headers_at_the_listener(prod: StackView) -> None
 def test_load_balancer_hardening(prod: StackView, staging: StackView) -> None:
     """Security Hub ELB.4 (drop invalid headers), ELB.12 (desync strictest), ELB.6 (deletion protection in prod)."""
     for view, protected in ((prod, True), (staging, False)):
-        [lb] = view.of_type("aws:lb/loadBalancer:LoadBalancer")
+        lb = view.one("aws:lb/loadBalancer:LoadBalancer", "edge")
         assert lb.inputs["dropInvalidHeaderFields"] is True
         assert lb.inputs["desyncMitigationMode"] == "strictest"
         assert lb.inputs["enableDeletionProtection"] is protected
@@ -82,7 +83,7 @@ def test_load_balancer_hardening(prod: StackView, staging: StackView) -> None:
 
 
 def test_log1_load_balancer_logs_go_to_the_archive(each_stack: StackView) -> None:
-    [lb] = each_stack.of_type("aws:lb/loadBalancer:LoadBalancer")
+    lb = each_stack.one("aws:lb/loadBalancer:LoadBalancer", "edge")
     archive = each_stack.one("aws:s3/bucket:Bucket", "logs-archive").outputs["bucket"]
     assert lb.inputs["accessLogs"] == {"bucket": archive, "enabled": True, "prefix": "alb"}
     assert lb.inputs["connectionLogs"]["bucket"] == archive
@@ -97,7 +98,7 @@ def test_log1_archive_policy_admits_every_load_balancer_log_prefix(each_stack: S
     ELB checks write access to each enabled log destination when the load balancer is created or
     changed; a prefix the bucket policy does not grant fails the deployment ("Access Denied for bucket").
     """
-    [lb] = each_stack.of_type("aws:lb/loadBalancer:LoadBalancer")
+    lb = each_stack.one("aws:lb/loadBalancer:LoadBalancer", "edge")
     archive = each_stack.one("aws:s3/bucket:Bucket", "logs-archive")
     policy = next(r for r in each_stack.of_type("aws:s3/bucketPolicy:BucketPolicy") if r.inputs["bucket"] == archive.outputs["bucket"])
     doc = json.loads(policy.inputs["policy"])
@@ -110,7 +111,7 @@ def test_log1_archive_policy_admits_every_load_balancer_log_prefix(each_stack: S
 
 
 def test_avl1_load_balancer_spans_every_public_subnet(each_stack: StackView) -> None:
-    [lb] = each_stack.of_type("aws:lb/loadBalancer:LoadBalancer")
+    lb = each_stack.one("aws:lb/loadBalancer:LoadBalancer", "edge")
     public = [s for s in each_stack.of_type("aws:ec2/subnet:Subnet") if "public" in s.name]
     assert len(lb.inputs["subnets"]) == 3
     assert set(lb.inputs["subnets"]) == {s.raw["id"] for s in public}
@@ -136,7 +137,7 @@ def test_net1_waf_with_managed_rules_and_rate_limit(prod: StackView, staging: St
         assert rate["action"] == {"block": {}}
         assert all(r["visibilityConfig"]["cloudwatchMetricsEnabled"] for r in acl.inputs["rules"])
         [assoc] = view.of_type("aws:wafv2/webAclAssociation:WebAclAssociation")
-        [lb] = view.of_type("aws:lb/loadBalancer:LoadBalancer")
+        lb = view.one("aws:lb/loadBalancer:LoadBalancer", "edge")
         assert assoc.inputs["resourceArn"] == lb.outputs["arn"]
 
 
@@ -159,25 +160,28 @@ def test_log1_waf_logging_waits_for_the_archive_policy(each_stack: StackView) ->
 
 
 def test_enc1_certificate_is_dns_validated_in_the_configured_zone(prod: StackView) -> None:
-    [cert] = prod.of_type("aws:acm/certificate:Certificate")
+    cert = prod.one("aws:acm/certificate:Certificate", "cert")
     assert cert.inputs["domainName"] == "app.kakoi.example.com"
     assert cert.inputs["validationMethod"] == "DNS"
     records = prod.of_type("aws:route53/record:Record")
     assert {r.inputs["zoneId"] for r in records} == {"Z0123456789KAKOIPROD"}
-    [validation] = prod.of_type("aws:acm/certificateValidation:CertificateValidation")
+    validation = prod.one("aws:acm/certificateValidation:CertificateValidation", "cert")
     assert validation.inputs["certificateArn"] == cert.outputs["arn"]
 
 
 def test_enc1_existing_certificate_arn_is_used_as_is() -> None:
     arn = "arn:aws:acm:ap-northeast-1:123456789012:certificate/00000000-1111-2222-3333-444444444444"
-    view = StackView(render("staging", overrides={"kakoi:certificateArn": arn, "kakoi:hostedZoneId": ""}))
+    relay_arn = arn.replace("00000000-", "99999999-")
+    view = StackView(
+        render("staging", overrides={"kakoi:certificateArn": arn, "kakoi:hostedZoneId": "", "kakoi:relayCertificateArn": relay_arn})
+    )
     assert not view.of_type("aws:acm/certificate:Certificate")
     assert _listener(view, 443).inputs["certificateArn"] == arn
     assert not view.of_type("aws:route53/record:Record")
 
 
 def test_target_group_health_checks_the_readiness_path(each_stack: StackView) -> None:
-    [tg] = each_stack.of_type("aws:lb/targetGroup:TargetGroup")
+    tg = each_stack.one("aws:lb/targetGroup:TargetGroup", "edge")
     assert tg.inputs["targetType"] == "ip"
     assert tg.inputs["port"] == 8000
     assert tg.inputs["healthCheck"]["path"] == "/healthz/ready"
@@ -189,7 +193,7 @@ def test_target_group_health_checks_the_readiness_path(each_stack: StackView) ->
 def test_net1_load_balancer_is_dualstack_over_ipv6_subnets(each_stack: StackView) -> None:
     """NET-1: the load balancer takes IPv4 and IPv6 clients, and every subnet it sits in has an IPv6 /64
     (AWS refuses dualstack otherwise), so the IPv6 entries of ingressCidrs are live rules."""
-    [lb] = each_stack.of_type("aws:lb/loadBalancer:LoadBalancer")
+    lb = each_stack.one("aws:lb/loadBalancer:LoadBalancer", "edge")
     assert lb.inputs["ipAddressType"] == "dualstack"
     subnets = {s.raw["id"]: s for s in each_stack.of_type("aws:ec2/subnet:Subnet")}
     for sid in lb.inputs["subnets"]:
@@ -199,8 +203,8 @@ def test_net1_load_balancer_is_dualstack_over_ipv6_subnets(each_stack: StackView
 def test_net1_aaaa_alias_beside_the_a_alias(each_stack: StackView) -> None:
     """NET-1: Route 53 has an A and an AAAA alias for the app's name, both to the load balancer's
     dualstack name (which resolves to its IPv6 addresses too) in the load balancer's zone."""
-    [lb] = each_stack.of_type("aws:lb/loadBalancer:LoadBalancer")
-    aliases = [r for r in each_stack.of_type("aws:route53/record:Record") if r.inputs.get("aliases")]
+    lb = each_stack.one("aws:lb/loadBalancer:LoadBalancer", "edge")
+    aliases = [r for r in each_stack.of_type("aws:route53/record:Record") if r.inputs.get("aliases") and r.name.startswith("edge-")]
     assert sorted(r.inputs["type"] for r in aliases) == ["A", "AAAA"]
     assert len({r.inputs["name"] for r in aliases}) == 1
     assert len({r.inputs["zoneId"] for r in aliases}) == 1
@@ -212,15 +216,19 @@ def test_net1_aaaa_alias_beside_the_a_alias(each_stack: StackView) -> None:
 
 
 def test_net1_ipv6_rules_only_on_the_load_balancer_443_and_80_from_configured_cidrs(each_stack: StackView) -> None:
-    """NET-1: the only IPv6 CIDR rules are the load balancer group's ingress on tcp 443 and 80, one per
-    configured IPv6 ingress CIDR (prod ::/0, staging the office /48); no IPv6 egress anywhere."""
+    """NET-1: the only IPv6 CIDR rules are the load balancer group's ingress on tcp 443 and 80 (and the relay's
+    load balancer group's on tcp 443), one per configured IPv6 ingress CIDR (prod ::/0, staging the office /48);
+    no IPv6 egress anywhere."""
     stack = nv.stack_name(each_stack)
     configured_v6 = [c for c in nv.config(stack, "ingressCidrs") if ipaddress.ip_network(c).version == 6]
     assert configured_v6, f"{stack} configures no IPv6 ingress CIDR"
     alb = nv.rid(nv.sg(each_stack, "alb"))
+    nlb = nv.rid(nv.sg(each_stack, "nlb"))
     v6_in = [r for r in each_stack.of_type(nv.SG_IN) if r.inputs.get("cidrIpv6")]
-    assert {r.inputs["securityGroupId"] for r in v6_in} == {alb}
-    got = sorted((nv.ports(r), r.inputs["cidrIpv6"]) for r in v6_in)
-    want = sorted(((("tcp", p, p)), c) for p in (443, 80) for c in configured_v6)
+    assert {r.inputs["securityGroupId"] for r in v6_in} == {alb, nlb}
+    got = sorted((r.inputs["securityGroupId"], nv.ports(r), r.inputs["cidrIpv6"]) for r in v6_in)
+    want = sorted(
+        [(alb, ("tcp", p, p), c) for p in (443, 80) for c in configured_v6] + [(nlb, ("tcp", 443, 443), c) for c in configured_v6]
+    )
     assert got == want
     assert [r.name for r in each_stack.of_type(nv.SG_OUT) if r.inputs.get("cidrIpv6")] == []

@@ -346,9 +346,9 @@ def test_net1_ipv6_off_gives_an_ipv4_only_network() -> None:
     for s in view.of_type(nv.SUBNET):
         assert [k for k in IPV6_SUBNET_KEYS if s.inputs.get(k)] == [], s.name
     assert _ipv6_routes(view) == []
-    [lb] = view.of_type("aws:lb/loadBalancer:LoadBalancer")
-    assert lb.inputs["ipAddressType"] == "ipv4"
-    assert [r.inputs["type"] for r in view.of_type("aws:route53/record:Record") if r.inputs.get("aliases")] == ["A"]
+    for lb in view.of_type("aws:lb/loadBalancer:LoadBalancer"):  # the ALB and the relay's NLB
+        assert lb.inputs["ipAddressType"] == "ipv4", lb.name
+    assert [r.inputs["type"] for r in view.of_type("aws:route53/record:Record") if r.inputs.get("aliases")] == ["A", "A"]
     assert [r.name for r in view.of_type(nv.SG_IN) + view.of_type(nv.SG_OUT) if r.inputs.get("cidrIpv6")] == []
 
 

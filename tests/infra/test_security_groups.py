@@ -44,13 +44,16 @@ def test_net1_rules_are_separate_resources_never_inline(each_stack: StackView) -
 
 
 def test_net1_nothing_public_except_the_load_balancer_on_443_and_80(each_stack: StackView) -> None:
-    """NET-1: no ingress from 0.0.0.0/0, ::/0 or any public CIDR except the ALB group on 443 and 80."""
+    """NET-1: no ingress from 0.0.0.0/0, ::/0 or any public CIDR except the ALB group on 443 and 80 and the
+    relay's load balancer group on 443."""
     alb = nv.rid(nv.sg(each_stack, "alb"))
+    nlb = nv.rid(nv.sg(each_stack, "nlb"))
     for rule in each_stack.of_type(nv.SG_IN):
         kind, value = nv.peer(rule)
         if _is_public(kind, value):
-            assert rule.inputs["securityGroupId"] == alb, f"{rule.name} opens a non-ALB group to {value}"
-            assert nv.ports(rule) in {("tcp", 443, 443), ("tcp", 80, 80)}, rule.name
+            assert rule.inputs["securityGroupId"] in (alb, nlb), f"{rule.name} opens a non-load-balancer group to {value}"
+            allowed = {("tcp", 443, 443), ("tcp", 80, 80)} if rule.inputs["securityGroupId"] == alb else {("tcp", 443, 443)}
+            assert nv.ports(rule) in allowed, rule.name
 
 
 def test_net1_staging_alb_takes_exactly_the_office_cidrs(staging: StackView) -> None:
@@ -122,19 +125,26 @@ def test_net1_prod_db_admin_network_is_allowed(prod: StackView) -> None:
 
 
 def test_net1_endpoints_take_https_from_the_app_only(each_stack: StackView) -> None:
-    """NET-1: interface endpoints accept 443 from the app group only and open no connections."""
+    """NET-1: interface endpoints accept 443 from the app and relay groups only and open no connections."""
     group = nv.sg(each_stack, "endpoints")
     rules = nv.ingress(each_stack, group)
-    assert [(nv.ports(r), nv.peer(r)) for r in rules] == [(("tcp", 443, 443), ("sg", nv.rid(nv.sg(each_stack, "app"))))]
+    assert sorted((nv.ports(r), nv.peer(r)) for r in rules) == sorted(
+        (("tcp", 443, 443), ("sg", nv.rid(nv.sg(each_stack, key)))) for key in ("app", "relay")
+    )
     assert nv.egress(each_stack, group) == []
 
 
 def test_net1_no_wildcard_egress_without_nat(each_stack: StackView) -> None:
     """NET-1: no group may send to 0.0.0.0/0 or ::/0 (natGateways is 0 in both stacks), no rule uses
-    all protocols, and no rule opens a port range."""
+    all protocols, and no rule opens a port range except the relay's UDP range between relay tasks."""
+    relay = nv.rid(nv.sg(each_stack, "relay"))
     for rule in _rules(each_stack):
         assert nv.peer(rule) not in WORLD or rule.type == nv.SG_IN, f"{rule.name} is wildcard egress"
         proto, lo, hi = nv.ports(rule)
+        if proto == "udp":
+            assert rule.inputs["securityGroupId"] == relay and nv.peer(rule) == ("sg", relay), f"{rule.name}: UDP outside the relay"
+            assert (lo, hi) == (49152, 49407), f"{rule.name}: {lo}-{hi}"
+            continue
         assert proto == "tcp" and lo == hi, f"{rule.name}: {proto} {lo}-{hi}"
 
 
