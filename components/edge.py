@@ -43,6 +43,17 @@ CONTROLS: dict[str, str] = {
 }
 
 HEALTH_CHECK_PATH = "/healthz/ready"
+#: The ALB closes a connection on which nothing was sent for this long, WebSockets included
+#: (signalling under /ws/ for live calls, CONTRACTS.md). The app sends a heartbeat on every socket
+#: at least every 25 s, so 60 s tolerates one lost heartbeat and never cuts a quiet call; the app
+#: server's keep-alive (gunicorn `keepalive`, 75 s) must stay above it, so that the ALB, not the
+#: target, closes idle HTTP connections (otherwise a request can meet a closing socket: 502).
+#: No stickiness: a socket is one long TCP connection to one task, and a reconnect may land on any
+#: task because the channel layer is shared (PostgreSQL).
+#: https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-load-balancer-attributes.html#connection-idle-timeout
+IDLE_TIMEOUT_SECONDS = 60
+#: the app's WebSocket heartbeat interval (CONTRACTS.md); IDLE_TIMEOUT_SECONDS is at least twice it
+WEBSOCKET_HEARTBEAT_SECONDS = 25
 
 
 @dataclass(frozen=True)
@@ -96,7 +107,7 @@ class Edge(pulumi.ComponentResource):
             enable_deletion_protection=args.deletion_protection,
             enable_http2=True,
             enable_waf_fail_open=False,
-            idle_timeout=60,
+            idle_timeout=IDLE_TIMEOUT_SECONDS,
             access_logs={"bucket": args.log_bucket, "prefix": PREFIX_ALB, "enabled": True},
             # the archive's bucket policy grants the ELB account exactly these two prefixes
             connection_logs={"bucket": args.log_bucket, "prefix": PREFIX_ALB_CONNECTIONS, "enabled": True},

@@ -121,9 +121,7 @@ def relay_environment(
     }
 
 
-def relay_containers(
-    *, image: str, listen_port: int, environment: Mapping[str, str], secret_arn: str, log_group: str, region: str
-) -> str:
+def relay_containers(*, image: str, listen_port: int, environment: Mapping[str, str], secret_arn: str, log_group: str, region: str) -> str:
     """The relay task's container definition as JSON."""
     container: dict[str, Any] = app_service.hardened_container(
         name=CONTAINER,
@@ -399,7 +397,9 @@ class Relay(pulumi.ComponentResource):
                     "security_groups": [args.relay_security_group_id],
                     "assign_public_ip": False,
                 },
-                load_balancers=[{"target_group_arn": self.target_group.arn, "container_name": CONTAINER, "container_port": args.listen_port}],
+                load_balancers=[
+                    {"target_group_arn": self.target_group.arn, "container_name": CONTAINER, "container_port": args.listen_port}
+                ],
                 health_check_grace_period_seconds=60,
                 enable_execute_command=False,
                 enable_ecs_managed_tags=True,

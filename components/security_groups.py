@@ -275,7 +275,11 @@ class SecurityGroups(pulumi.ComponentResource):
             to_port=high,
         )
         self._egress(
-            "relay-to-endpoints", relay, HTTPS_PORT, "AWS APIs through interface VPC endpoints", referenced_security_group_id=self.endpoints.id
+            "relay-to-endpoints",
+            relay,
+            HTTPS_PORT,
+            "AWS APIs through interface VPC endpoints",
+            referenced_security_group_id=self.endpoints.id,
         )
         self._egress("relay-to-s3", relay, HTTPS_PORT, "S3 through the gateway VPC endpoint", prefix_list_id=args.s3_prefix_list_id)
         if args.guardduty_agent_vpc_cidr:

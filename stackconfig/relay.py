@@ -78,7 +78,9 @@ def load(r: Reader) -> RelayConfig:
     if cert and ":acm:" not in cert:
         r.fail("relayCertificateArn", f"{cert!r} is not an ACM certificate ARN")
     if not cert and not zone:
-        r.fail("relayCertificateArn", "set kakoi:hostedZoneId (to request a DNS-validated certificate for the relay) or relayCertificateArn")
+        r.fail(
+            "relayCertificateArn", "set kakoi:hostedZoneId (to request a DNS-validated certificate for the relay) or relayCertificateArn"
+        )
 
     deletion_protection = r.boolean("relayDeletionProtection")
     if is_production and not deletion_protection:

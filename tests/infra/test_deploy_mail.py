@@ -62,7 +62,12 @@ def test_enc1_without_a_hosted_zone_the_records_are_only_exported() -> None:
     """ENC-1: with no Route 53 zone (an existing certificate instead), nothing is written to DNS; the records are outputs."""
     cert = "arn:aws:acm:ap-northeast-1:123456789012:certificate/11111111-2222-4333-8444-555555555555"
     view = dv.rendered(
-        "staging", (("kakoi:hostedZoneId", ""), ("kakoi:certificateArn", cert), ("kakoi:relayCertificateArn", cert.replace(":certificate/", ":certificate/9")))
+        "staging",
+        (
+            ("kakoi:hostedZoneId", ""),
+            ("kakoi:certificateArn", cert),
+            ("kakoi:relayCertificateArn", cert.replace(":certificate/", ":certificate/9")),
+        ),
     )
     assert not [r for r in view.of_type(RECORD) if r.name.startswith("mail-dkim-")]
     assert len(view.stack_outputs["mailDkimRecords"]) == 3
