@@ -14,6 +14,7 @@ from .constants import (
     LB,
     LISTENER,
     LISTENER_RULE,
+    TARGET_GROUP,
     TLS13_ONLY_POLICIES,
     WEB_ACL,
     WEB_ACL_ASSOCIATION,
@@ -52,7 +53,8 @@ def _check_tls_policy(props: Node, cfg: Cfg, args: ResourceValidationArgs) -> It
 alb_tls13_only = KakoiResourcePolicy(
     name="kakoi-enc-alb-tls13-only",
     description=(
-        "Every HTTPS/TLS listener uses an ELB security policy that negotiates TLS 1.3 and nothing older, "
+        "Every HTTPS/TLS listener of every load balancer (the ALB's HTTPS, the TURN relay NLB's TLS) uses an ELB "
+        "security policy that negotiates TLS 1.3 and nothing older, "
         "checked against an exact allow-list (a `TLS13` prefix is not enough: TLS13-1-2 policies accept TLS 1.2). "
         f"An omitted sslPolicy means {ELB_DEFAULT_SSL_POLICY}, which fails."
     ),
@@ -75,6 +77,95 @@ alb_tls13_only = KakoiResourcePolicy(
             "default": list(TLS13_ONLY_POLICIES),
         }
     },
+)
+
+
+# --- ENC-1 / NET-1: what an internet-facing load balancer accepts and forwards -------------------
+#: target group protocols that carry clear text or UDP (TLS is re-encryption, HTTP is the ALB's app hop)
+PLAIN_TARGET_PROTOCOLS = ("TCP", "UDP", "TCP_UDP", "QUIC", "TCP_QUIC", "GENEVE")
+NLB_LISTENER_DOCS = "https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-listeners.html"
+
+
+def _forwarded_target_groups(actions: list[Node]) -> list[str]:
+    """Target group ARNs a listener's (or rule's) actions forward to (`targetGroupArn` or `forward.targetGroups`)."""
+    arns: list[str] = []
+    for action in actions:
+        if action.get("type") != "forward":
+            continue
+        if action.get("targetGroupArn"):
+            arns.append(str(action.get("targetGroupArn")))
+        for tg in action.nodes("forward", "targetGroups"):
+            if tg.get("arn"):
+                arns.append(str(tg.get("arn")))
+    return arns
+
+
+def _check_internet_listeners(stack: Stack, cfg: Cfg) -> Iterator[Violation]:
+    internet: dict[str, str] = {}  # lb arn -> type
+    for lb in stack.of(*LB):
+        with stack.deciding():
+            if lb.get("internal") is not True:
+                internet[str(lb.get("arn"))] = lb_type(lb.node)
+    groups: dict[str, tuple[str, str, str]] = {}  # tg arn -> (urn, name, protocol)
+    for tg in stack.of(*TARGET_GROUP):
+        with stack.deciding():
+            groups[str(tg.get("arn"))] = (tg.urn, tg.name, str(tg.get("protocol") or "").upper())
+    forwarded: dict[str, str] = {}  # tg arn -> the listener that forwards internet traffic to it
+    listener_lb: dict[str, str] = {}
+    for listener in stack.of(*LISTENER):
+        with stack.deciding():
+            lb_arn = str(listener.get("loadBalancerArn"))
+            listener_lb[str(listener.get("arn"))] = lb_arn
+            if lb_arn not in internet:
+                continue
+            protocol = listener_protocol(listener.node)
+            port = listener.get("port")
+            if protocol in ("HTTPS", "TLS"):
+                pass  # kakoi-enc-alb-tls13-only judges the security policy
+            elif protocol == "HTTP" and internet[lb_arn] == "application":
+                pass  # the port-80 redirect: kakoi-enc-http-listener-redirects-to-https judges it
+            else:
+                yield (
+                    listener.urn,
+                    (
+                        f"listener {listener.name} ({protocol} on port {port}) takes traffic from the internet without TLS "
+                        f"(load balancer type {internet[lb_arn]}); only HTTPS or TLS on a TLS-1.3-only policy may face it"
+                    ),
+                )
+            for arn in _forwarded_target_groups(listener.node.nodes("defaultActions")):
+                forwarded.setdefault(arn, listener.name)
+    for rule in stack.of(*LISTENER_RULE):
+        with stack.deciding():
+            if listener_lb.get(str(rule.get("listenerArn"))) in internet:
+                for arn in _forwarded_target_groups(rule.node.nodes("actions")):
+                    forwarded.setdefault(arn, rule.name)
+    for arn, via in sorted(forwarded.items()):
+        if arn not in groups:
+            continue
+        urn, name, protocol = groups[arn]
+        if protocol in PLAIN_TARGET_PROTOCOLS:
+            yield urn, f"target group {name} carries internet traffic from {via} as {protocol} (clear text or UDP); use TLS"
+
+
+internet_listeners_tls_only = KakoiStackPolicy(
+    name="kakoi-enc-lb-internet-traffic-tls-only",
+    description=(
+        "Every listener of an internet-facing load balancer, of any type (application, network, gateway), is HTTPS or "
+        "TLS (whose security policy kakoi-enc-alb-tls13-only checks); the ALB's port-80 redirect is the one exception. "
+        "No listener takes UDP, TCP, TCP_UDP or QUIC from the internet, and no target group behind such a listener "
+        "carries the traffic on as plain TCP, UDP or QUIC: live media (the TURN relay) is TLS 1.3 on 443 and "
+        "re-encrypted to the relay tasks."
+    ),
+    types=LB,
+    check=_check_internet_listeners,
+    level=MANDATORY,
+    severity=HIGH,
+    sheet=("ENC-1", "NET-1"),
+    securityhub=("ELB.1",),
+    remediation=(
+        "Give the listener protocol TLS (NLB) or HTTPS (ALB) with a TLS-1.3-only sslPolicy and a certificate, and its "
+        f"target group protocol TLS (NLB) or HTTP/HTTPS (ALB); never UDP or TCP pass-through. See {NLB_LISTENER_DOCS}"
+    ),
 )
 
 
@@ -433,6 +524,7 @@ acm_key = KakoiResourcePolicy(
 
 POLICIES = [
     alb_tls13_only,
+    internet_listeners_tls_only,
     http_redirect_only,
     https_everywhere,
     alb_hsts,

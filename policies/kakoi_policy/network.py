@@ -209,6 +209,39 @@ public_sg_only_on_lb = KakoiStackPolicy(
 )
 
 
+# --- NET-1: a network load balancer filters its clients itself -----------------------------
+NLB_SG_DOCS = "https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-security-groups.html"
+
+
+def _check_nlb_security_group(props: Node, cfg: Cfg, args: ResourceValidationArgs) -> Iterator[str]:
+    if str(props.get("loadBalancerType") or "application") != "network":
+        return
+    if not props.get("securityGroups"):
+        yield (
+            "network load balancer without a security group: every client reaches its listeners, and a security "
+            "group can only be added when the load balancer is created"
+        )
+
+
+nlb_security_group = KakoiResourcePolicy(
+    name="kakoi-net-nlb-security-group",
+    description=(
+        "Every network load balancer has a security group (which admits the allow-listed CIDRs only): without one, "
+        "all client traffic reaches its listeners, and an NLB created without a security group can never get one."
+    ),
+    types=LB,
+    check=_check_nlb_security_group,
+    level=MANDATORY,
+    severity=HIGH,
+    sheet=("NET-1",),
+    securityhub=(),
+    remediation=(
+        "Create the NLB with securityGroups=[<a group admitting kakoi:ingressCidrs on the listener port>] (replacing an "
+        f"existing NLB that has none). See {NLB_SG_DOCS}"
+    ),
+)
+
+
 # --- advisory hardening ----------------------------------------------------------------
 def _check_default_sg(stack: Stack, cfg: Cfg) -> Iterator[Violation]:
     closed: dict[str, SRes] = {}
@@ -282,4 +315,4 @@ subnet_no_auto_public_ip = KakoiResourcePolicy(
     remediation="Leave mapPublicIpOnLaunch unset (false).",
 )
 
-POLICIES = [sg_no_public_ingress, public_sg_only_on_lb, default_sg_closed, vpc_flow_logs, subnet_no_auto_public_ip]
+POLICIES = [sg_no_public_ingress, public_sg_only_on_lb, nlb_security_group, default_sg_closed, vpc_flow_logs, subnet_no_auto_public_ip]

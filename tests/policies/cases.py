@@ -159,7 +159,7 @@ def _rename_db(doc: Doc) -> None:
 
 
 def _unwatched_lb(doc: Doc) -> None:
-    set_prop(one(doc, LB), "arnSuffix", "app/kakoi-prod-alb/ffffffffffffffff")
+    set_prop(one(doc, LB, "edge"), "arnSuffix", "app/kakoi-prod-alb/ffffffffffffffff")
 
 
 def _alarm_to_unknown_topic(doc: Doc) -> None:
@@ -222,6 +222,31 @@ def _provider_region(doc: Doc) -> None:
     set_prop(one(doc, "pulumi:providers:aws", "aws"), "region", "us-west-2")
 
 
+def _udp_listener_on_the_relay(doc: Doc) -> None:
+    nlb = one(doc, LB, "relay")
+    tg = one(doc, "aws:lb/targetGroup:TargetGroup", "relay")
+    add(
+        doc,
+        LISTENER,
+        "relay-udp",
+        {
+            "loadBalancerArn": nlb["outputs"]["arn"],
+            "port": 3478,
+            "protocol": "UDP",
+            "defaultActions": [{"type": "forward", "targetGroupArn": tg["outputs"]["arn"]}],
+        },
+        {"arn": "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:listener/net/relay-udp/0/0"},
+    )
+
+
+def _relay_tcp_passthrough(doc: Doc) -> None:
+    """A TCP listener on 443 that hands TLS (and its version) to the tasks: outside every ELB policy."""
+    listener = one(doc, LISTENER, "relay-tls")
+    set_prop(listener, "protocol", "TCP")
+    del_prop(listener, "sslPolicy")
+    del_prop(listener, "certificateArn")
+
+
 CASES: dict[str, list[tuple[str, Mutation]]] = {
     # --- network
     "kakoi-net-sg-no-public-ingress": [
@@ -229,6 +254,16 @@ CASES: dict[str, list[tuple[str, Mutation]]] = {
         ("every protocol from ::/0", _set(INGRESS, "sg-alb-443-v6-0", "ipProtocol", "-1")),
         ("ssh via SecurityGroupRule", _add_world_rule),
         ("inline rule 0-65535", _inline_world),
+    ],
+    "kakoi-net-nlb-security-group": [
+        ("relay NLB without securityGroups", _del(LB, "relay", "securityGroups")),
+        ("relay NLB with an empty list", _set(LB, "relay", "securityGroups", [])),
+    ],
+    "kakoi-enc-lb-internet-traffic-tls-only": [
+        ("UDP listener on the relay NLB", _udp_listener_on_the_relay),
+        ("TCP pass-through on 443", _relay_tcp_passthrough),
+        ("clear-text TCP target group behind the TLS listener", _set("aws:lb/targetGroup:TargetGroup", "relay", "protocol", "TCP")),
+        ("UDP target group", _set("aws:lb/targetGroup:TargetGroup", "relay", "protocol", "UDP")),
     ],
     "kakoi-net-public-sg-only-on-load-balancer": [
         ("database in the internet-facing group", _db_in_alb_group),
@@ -256,6 +291,8 @@ CASES: dict[str, list[tuple[str, Mutation]]] = {
         ("TLS13-1-2 prefix trap", _set(LISTENER, "edge-https", "sslPolicy", "ELBSecurityPolicy-TLS13-1-2-2021-06")),
         ("omitted sslPolicy = ELBSecurityPolicy-2016-08", _del(LISTENER, "edge-https", "sslPolicy")),
         ("plain TCP listener", _set(LISTENER, "edge-http", "protocol", "TCP")),
+        ("relay TLS listener on a TLS 1.2 policy", _set(LISTENER, "relay-tls", "sslPolicy", "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09")),
+        ("relay TLS listener without sslPolicy", _del(LISTENER, "relay-tls", "sslPolicy")),
     ],
     "kakoi-enc-http-listener-redirects-to-https": [
         ("port 80 forwards", _forward_on_http),
@@ -278,6 +315,7 @@ CASES: dict[str, list[tuple[str, Mutation]]] = {
     "kakoi-log-alb-access-logs": [
         ("disabled", _set(LB, "edge", ("accessLogs", "enabled"), False)),
         ("omitted", _del(LB, "edge", "accessLogs")),
+        ("relay NLB without access logs", _set(LB, "relay", ("accessLogs", "enabled"), False)),
     ],
     "kakoi-elb-drop-invalid-headers": [("off", _set(LB, "edge", "dropInvalidHeaderFields", False))],
     "kakoi-elb-deletion-protection": [("off", _del(LB, "edge", "enableDeletionProtection"))],
@@ -411,12 +449,16 @@ CASES: dict[str, list[tuple[str, Mutation]]] = {
     "kakoi-mon-alarms-cover-services": [
         ("database without alarms", _rename_db),
         ("load balancer without alarms", _unwatched_lb),
+        ("relay NLB without alarms", _set(LB, "relay", "arnSuffix", "net/kakoi-prod-relay/ffffffffffffffff")),
         ("service without alarms", _remove("aws:cloudwatch/metricAlarm:MetricAlarm", "fx-app-cpu")),
     ],
     "kakoi-log-group-retention": [("30 days", _set("aws:cloudwatch/logGroup:LogGroup", "app-logs", "retentionInDays", 30))],
     "kakoi-log-group-kms": [("no key", _del("aws:cloudwatch/logGroup:LogGroup", "app-logs", "kmsKeyId"))],
     # --- containers
-    "kakoi-net-ecs-no-public-ip": [("public IP", _set(SERVICE, "fx-app", ("networkConfiguration", "assignPublicIp"), True))],
+    "kakoi-net-ecs-no-public-ip": [
+        ("public IP", _set(SERVICE, "fx-app", ("networkConfiguration", "assignPublicIp"), True)),
+        ("relay service with a public IP", _set(SERVICE, "relay-service", ("networkConfiguration", "assignPublicIp"), True)),
+    ],
     "kakoi-ecs-not-privileged": [
         ("privileged", _container(lambda c: c.update(privileged=True))),
         ("host pid", _set(TASK, "fx-app", "pidMode", "host")),

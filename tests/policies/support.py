@@ -56,7 +56,7 @@ def _fixture_resources(stack: str) -> tuple[str, ...]:
         "fixture:appSecurityGroup": by_id(base, "aws:ec2/securityGroup:SecurityGroup")["sg-app"],
         "fixture:subnets": json.dumps(subnets),
         "fixture:logsKeyArn": one(base, "aws:kms/key:Key", "keys-logs")["outputs"]["arn"],
-        "fixture:targetGroupArn": one(base, "aws:lb/targetGroup:TargetGroup")["outputs"]["arn"],
+        "fixture:targetGroupArn": one(base, "aws:lb/targetGroup:TargetGroup", "edge")["outputs"]["arn"],
     }
     doc = render(stack, overrides=overrides, program=FIXTURE_PROGRAM)
     keep = [r for r in resources(doc) if r["type"] != "pulumi:pulumi:Stack"]
