@@ -363,10 +363,14 @@ class Alarms(pulumi.ComponentResource):
     def _relay_alarms(self, args: AlarmsArgs) -> None:
         """The TURN relay: its targets, TLS handshakes, connections, and its ECS service (MON-1)."""
         t, m = args.thresholds, args.monitored
+        lb_suffix, tg_suffix = m.relay_load_balancer_arn_suffix, m.relay_target_group_arn_suffix
+        cluster, service = m.relay_cluster_name, m.relay_service_name
+        if lb_suffix is None or tg_suffix is None or cluster is None or service is None:
+            raise ValueError("the relay alarms need the relay's load balancer, target group, cluster and service")
         nlb = "AWS/NetworkELB"
-        lb = {"LoadBalancer": m.relay_load_balancer_arn_suffix}
-        tg = {"LoadBalancer": m.relay_load_balancer_arn_suffix, "TargetGroup": m.relay_target_group_arn_suffix}
-        svc = {"ClusterName": m.relay_cluster_name, "ServiceName": m.relay_service_name}
+        lb: dict[str, pulumi.Input[str]] = {"LoadBalancer": lb_suffix}
+        tg: dict[str, pulumi.Input[str]] = {"LoadBalancer": lb_suffix, "TargetGroup": tg_suffix}
+        svc: dict[str, pulumi.Input[str]] = {"ClusterName": cluster, "ServiceName": service}
         self._alarm(
             "relay-unhealthy-hosts",
             f"{t.unhealthy_hosts} or more relay tasks failing the load balancer's health check for 3 minutes",

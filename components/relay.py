@@ -85,7 +85,7 @@ RUN_VOLUME = "relay-run"
 #: the load balancer's health check: a TCP connect to the listener (CONTRACTS.md); NLB ranges: interval
 #: 5-300 s, timeout 2-120 s, thresholds 2-10
 #: https://docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-health-checks.html
-HEALTH_CHECK = {"interval": 10, "timeout": 5, "healthy_threshold": 2, "unhealthy_threshold": 2}
+HEALTH_CHECK_INTERVAL, HEALTH_CHECK_TIMEOUT, HEALTH_CHECK_THRESHOLD = 10, 5, 2
 
 
 def log_group_name(name_prefix: str) -> str:
@@ -275,9 +275,17 @@ class Relay(pulumi.ComponentResource):
             port=args.listen_port,
             ip_address_type="ipv4",
             preserve_client_ip="false",
-            deregistration_delay=str(args.drain_seconds),
+            deregistration_delay=args.drain_seconds,
             connection_termination=True,
-            health_check={"enabled": True, "protocol": "TCP", "port": "traffic-port", **HEALTH_CHECK},
+            health_check=aws.lb.TargetGroupHealthCheckArgs(
+                enabled=True,
+                protocol="TCP",
+                port="traffic-port",
+                interval=HEALTH_CHECK_INTERVAL,
+                timeout=HEALTH_CHECK_TIMEOUT,
+                healthy_threshold=HEALTH_CHECK_THRESHOLD,
+                unhealthy_threshold=HEALTH_CHECK_THRESHOLD,
+            ),
             opts=child,
         )
         self.listener = aws.lb.Listener(
@@ -418,25 +426,29 @@ class Relay(pulumi.ComponentResource):
                 max_capacity=args.max_tasks,
                 opts=child,
             )
-            policies: list[tuple[str, float, dict[str, Any]]] = [
+            tracking = aws.appautoscaling
+            connections_metrics = pulumi.Output.all(self.load_balancer.arn_suffix, self.cluster.name, self.service.name).apply(
+                lambda v: connections_per_task_metrics(v[0], v[1], v[2])
+            )
+            policies = [
                 (
                     "cpu",
                     float(args.cpu_target_percent),
-                    {"predefined_metric_specification": {"predefined_metric_type": "ECSServiceAverageCPUUtilization"}},
+                    tracking.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
+                        predefined_metric_type="ECSServiceAverageCPUUtilization"
+                    ),
+                    None,
                 ),
                 (
                     "connections",
                     float(args.connections_per_task),
-                    {
-                        "customized_metric_specification": {
-                            "metrics": pulumi.Output.all(self.load_balancer.arn_suffix, self.cluster.name, self.service.name).apply(
-                                lambda v: connections_per_task_metrics(v[0], v[1], v[2])
-                            )
-                        }
-                    },
+                    None,
+                    tracking.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationArgs(
+                        metrics=connections_metrics  # type: ignore[arg-type]  # an Output of the metric dicts
+                    ),
                 ),
             ]
-            for short, target, metric in policies:
+            for short, target, predefined, customized in policies:
                 self.scaling_policies.append(
                     aws.appautoscaling.Policy(
                         f"{name}-scale-{short}",
@@ -445,13 +457,14 @@ class Relay(pulumi.ComponentResource):
                         service_namespace=scaling.service_namespace,
                         scalable_dimension=scaling.scalable_dimension,
                         resource_id=scaling.resource_id,
-                        target_tracking_scaling_policy_configuration={
-                            "target_value": target,
+                        target_tracking_scaling_policy_configuration=tracking.PolicyTargetTrackingScalingPolicyConfigurationArgs(
+                            target_value=target,
+                            predefined_metric_specification=predefined,
+                            customized_metric_specification=customized,
                             # out fast; in slowly, since a removed task ends its calls after the drain
-                            "scale_out_cooldown": 60,
-                            "scale_in_cooldown": 600,
-                            **metric,
-                        },
+                            scale_out_cooldown=60,
+                            scale_in_cooldown=600,
+                        ),
                         opts=child,
                     )
                 )

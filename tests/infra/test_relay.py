@@ -90,7 +90,7 @@ def test_enc1_relay_target_group_re_encrypts_to_the_tasks_tls_listener(each_stac
     }
     assert tg.inputs["preserveClientIp"] == "false"
     assert tg.inputs["connectionTermination"] is True
-    assert tg.inputs["deregistrationDelay"] == "300"
+    assert int(tg.inputs["deregistrationDelay"]) == 300
 
 
 def test_enc1_no_load_balancer_carries_udp_or_plain_tcp(each_stack: StackView) -> None:
