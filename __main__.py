@@ -498,8 +498,8 @@ monitored = Monitored(
     service_name=app_service.service_name,
     relay_load_balancer_arn_suffix=relay.load_balancer_arn_suffix,
     relay_target_group_arn_suffix=relay.target_group_arn_suffix,
-    relay_cluster_name=relay.cluster_name,
-    relay_service_name=relay.service_name,
+    relay_cluster_name=relay.cluster_name if relay.service else None,
+    relay_service_name=relay.service_name if relay.service else None,
     relay_flow_capacity=cfg.relay.flow_capacity,
 )
 alarms = Alarms(

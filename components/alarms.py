@@ -106,12 +106,13 @@ class Monitored:
 
     @property
     def has_relay(self) -> bool:
-        return None not in (
-            self.relay_load_balancer_arn_suffix,
-            self.relay_target_group_arn_suffix,
-            self.relay_cluster_name,
-            self.relay_service_name,
-        )
+        """The relay's load balancer and target group are declared."""
+        return self.relay_load_balancer_arn_suffix is not None and self.relay_target_group_arn_suffix is not None
+
+    @property
+    def has_relay_service(self) -> bool:
+        """The relay's ECS service is declared (not before the first deploy has written its secret)."""
+        return self.has_relay and self.relay_cluster_name is not None and self.relay_service_name is not None
 
 
 @dataclass(frozen=True)
@@ -364,13 +365,11 @@ class Alarms(pulumi.ComponentResource):
         """The TURN relay: its targets, TLS handshakes, connections, and its ECS service (MON-1)."""
         t, m = args.thresholds, args.monitored
         lb_suffix, tg_suffix = m.relay_load_balancer_arn_suffix, m.relay_target_group_arn_suffix
-        cluster, service = m.relay_cluster_name, m.relay_service_name
-        if lb_suffix is None or tg_suffix is None or cluster is None or service is None:
-            raise ValueError("the relay alarms need the relay's load balancer, target group, cluster and service")
+        if lb_suffix is None or tg_suffix is None:
+            raise ValueError("the relay alarms need the relay's load balancer and target group")
         nlb = "AWS/NetworkELB"
         lb: dict[str, pulumi.Input[str]] = {"LoadBalancer": lb_suffix}
         tg: dict[str, pulumi.Input[str]] = {"LoadBalancer": lb_suffix, "TargetGroup": tg_suffix}
-        svc: dict[str, pulumi.Input[str]] = {"ClusterName": cluster, "ServiceName": service}
         self._alarm(
             "relay-unhealthy-hosts",
             f"{t.unhealthy_hosts} or more relay tasks failing the load balancer's health check for 3 minutes",
@@ -443,6 +442,10 @@ class Alarms(pulumi.ComponentResource):
             treat_missing_data="notBreaching",
             **_single(nlb, "NewFlowCount_TLS", lb, "Sum", 60),
         )
+        cluster, service = m.relay_cluster_name, m.relay_service_name
+        if cluster is None or service is None:
+            return  # no relay service yet (first deploy): its alarms would only ever report missing data
+        svc: dict[str, pulumi.Input[str]] = {"ClusterName": cluster, "ServiceName": service}
         self._alarm(
             "relay-cpu",
             f"Relay CPU above {t.service_cpu_percent} % of its reservation for 15 minutes",

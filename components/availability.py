@@ -543,8 +543,8 @@ class Availability(pulumi.ComponentResource):
             "service": mon.service_name if mon.has_service else None,
             "relay_load_balancer": mon.relay_load_balancer_arn_suffix if mon.has_relay else None,
             "relay_target_group": mon.relay_target_group_arn_suffix if mon.has_relay else None,
-            "relay_cluster": mon.relay_cluster_name if mon.has_relay else None,
-            "relay_service": mon.relay_service_name if mon.has_relay else None,
+            "relay_cluster": mon.relay_cluster_name if mon.has_relay_service else None,
+            "relay_service": mon.relay_service_name if mon.has_relay_service else None,
         }
         present = {k: v for k, v in inputs.items() if v is not None}
         own_alarms = [a.arn for a in self.alarms.values()] + ([self.service_down.arn] if self.service_down else [])

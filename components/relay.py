@@ -408,7 +408,9 @@ class Relay(pulumi.ComponentResource):
                 load_balancers=[
                     {"target_group_arn": self.target_group.arn, "container_name": CONTAINER, "container_port": args.listen_port}
                 ],
-                health_check_grace_period_seconds=60,
+                # NLB target registration can take a few minutes before the first health check
+                # https://docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-health-checks.html
+                health_check_grace_period_seconds=120,
                 enable_execute_command=False,
                 enable_ecs_managed_tags=True,
                 propagate_tags="SERVICE",

@@ -288,6 +288,9 @@ def test_relay_service_waits_for_the_first_deploy_like_the_app() -> None:
     assert "relay-service" not in names and "app-service" not in names
     assert not [r for r in view.of_type(POLICY) if r.name.startswith("relay-")]
     assert dv.task_def(view, "relay")
+    # no alarm on a service that does not exist yet (it would only report missing data); the NLB's stay
+    relay_alarms = {a.name for a in view.of_type(ALARM) if a.name.startswith("alarms-relay-")}
+    assert relay_alarms and not relay_alarms & {"alarms-relay-cpu", "alarms-relay-memory", "alarms-relay-tasks-below-desired"}
 
 
 # ---- LOG-1: access logs of the TLS listener --------------------------------------------------------
