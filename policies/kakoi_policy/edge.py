@@ -161,7 +161,7 @@ internet_listeners_tls_only = KakoiStackPolicy(
     level=MANDATORY,
     severity=HIGH,
     sheet=("ENC-1", "NET-1"),
-    securityhub=("ELB.1",),
+    securityhub=(),
     remediation=(
         "Give the listener protocol TLS (NLB) or HTTPS (ALB) with a TLS-1.3-only sslPolicy and a certificate, and its "
         f"target group protocol TLS (NLB) or HTTP/HTTPS (ALB); never UDP or TCP pass-through. See {NLB_LISTENER_DOCS}"
