@@ -68,7 +68,8 @@ from components.log_archive import PREFIX_NLB_RELAY
 CONTROLS: dict[str, str] = {
     "ENC-1": "live video/audio reaches the platform only through the TURN relay's TLS listener on 443 (TLS-1.3-only ELB "
     "policy, its own ACM certificate) and is re-encrypted to the relay tasks' TLS 1.3 listener; no UDP or plain TCP "
-    "listener or target group exists",
+    "listener or target group exists; between two relay tasks, inside the private subnets only, media is the browsers' "
+    "end-to-end DTLS-SRTP over UDP (docs/relay.md)",
     "NET-1": "the relay's load balancer admits only the configured ingress CIDRs on 443; relay tasks sit in private "
     "subnets without public IPs and take their TLS port only from the load balancer and UDP relay ports only from "
     "each other",
