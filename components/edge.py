@@ -45,9 +45,10 @@ CONTROLS: dict[str, str] = {
 HEALTH_CHECK_PATH = "/healthz/ready"
 #: The ALB closes a connection on which nothing was sent for this long, WebSockets included
 #: (signalling under /ws/ for live calls, CONTRACTS.md). The app sends a heartbeat on every socket
-#: at least every 25 s, so 60 s tolerates one lost heartbeat and never cuts a quiet call; the app
-#: server's keep-alive (gunicorn `keepalive`, 75 s) must stay above it, so that the ALB, not the
-#: target, closes idle HTTP connections (otherwise a request can meet a closing socket: 502).
+#: at least every 25 s (and the server pings every 20 s: app/kakoi/asgi_worker.py), so 60 s tolerates
+#: a lost heartbeat and never cuts a quiet call; the app server's keep-alive (gunicorn `keepalive`,
+#: 75 s, which the uvicorn workers use as their keep-alive timeout) must stay above it, so that the
+#: ALB, not the target, closes idle HTTP connections (otherwise a request can meet a closing socket: 502).
 #: No stickiness: a socket is one long TCP connection to one task, and a reconnect may land on any
 #: task because the channel layer is shared (PostgreSQL).
 #: https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-load-balancer-attributes.html#connection-idle-timeout

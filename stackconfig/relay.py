@@ -106,7 +106,8 @@ def load(r: Reader) -> RelayConfig:
 
     connections = r.integer("relayConnectionsPerTask", minimum=10, maximum=100_000)
     user_quota = r.integer("relayUserQuota", minimum=1, maximum=1000)
-    total_quota = r.integer("relayTotalQuota", minimum=1, maximum=1_000_000)
+    # the image's entrypoint accepts 1-100000 (relay/entrypoint.sh)
+    total_quota = r.integer("relayTotalQuota", minimum=1, maximum=100_000)
     if user_quota and total_quota and user_quota > total_quota:
         r.fail("relayUserQuota", f"{user_quota} is above relayTotalQuota ({total_quota})")
     if connections and total_quota and total_quota < connections:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from typing import Any
 
 import pytest
 
 import stackconfig
+from components import app_service
 from components import edge as edge_module
 from stackconfig.edge import TLS13_ONLY_POLICIES
 from stackconfig.reader import ConfigError
@@ -190,6 +192,23 @@ def test_cmd1_relay_container_is_hardened_like_the_app(each_stack: StackView) ->
     group = each_stack.one("aws:cloudwatch/logGroup:LogGroup", "relay-logs")
     assert group.inputs["kmsKeyId"] == each_stack.one("aws:kms/key:Key", "keys-logs").outputs["arn"]
     assert c["logConfiguration"]["options"]["awslogs-group"] == group.inputs["name"] == f"/ecs/kakoi-{_stack(each_stack)}/relay"
+
+
+def test_cmd1_relay_task_runs_the_images_user_and_port() -> None:
+    """CMD-1: the task's user and port are the image's (relay/Dockerfile `USER`, `EXPOSE`)."""
+    dockerfile = (dv.Path(dv.ROOT) / "relay" / "Dockerfile").read_text(encoding="utf-8")
+    users = re.findall(r"^\s*USER\s+(\S+)\s*$", dockerfile, flags=re.MULTILINE)
+    assert users and users[-1] == app_service.APP_USER
+    assert re.search(r"^\s*EXPOSE\s+5349/tcp\s*$", dockerfile, flags=re.MULTILINE)
+    assert stackconfig.relay.LISTEN_PORT == 5349
+
+
+def test_net1_relay_configuration_relays_udp_only() -> None:
+    """NET-1: the relayed addresses may reach the private subnets (TURN_ALLOWED_PEER_CIDRS), so the committed
+    configuration must keep TCP relaying (RFC 6062) off and listen on TLS only (docs/relay.md)."""
+    conf = (dv.Path(dv.ROOT) / "relay" / "turnserver.conf").read_text(encoding="utf-8")
+    lines = {line.strip() for line in conf.splitlines() if line.strip() and not line.lstrip().startswith("#")}
+    assert {"no-tcp-relay", "no-udp", "no-tcp", "no-dtls", "no-tlsv1", "no-tlsv1_1", "no-tlsv1_2"} <= lines
 
 
 def test_enc1_relay_environment_follows_the_contract(each_stack: StackView) -> None:
