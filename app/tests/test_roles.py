@@ -173,24 +173,55 @@ def test_sql3_ensure_db_roles_writes_rds_format_secrets_and_is_idempotent(secret
     assert not _scram_matches(_password_verifier("kakoi_web"), web["password"])
 
 
-def test_sql3_ensure_db_roles_repairs_a_weakened_web_role(django_db_setup, role_secrets: RoleSecrets):
-    """SQL-3: if someone gave kakoi_web BYPASSRLS or membership in the owner role, the next run takes it away."""
-    with db_admin() as conn:
-        conn.execute("ALTER ROLE kakoi_web BYPASSRLS CREATEDB")
-        conn.execute("GRANT kakoi_owner TO kakoi_web")
+@pytest.fixture
+def private_roles(django_db_setup, monkeypatch: pytest.MonkeyPatch):
+    """A database and a pair of roles of this process alone, under the names dbroles provisions.
+
+    Roles are global to the PostgreSQL cluster: weakening the shared kakoi_web (ALTER ROLE ...
+    BYPASSRLS) switched row-level security off for every test process connected as kakoi_web on
+    this machine until the repair ran, so a concurrent suite saw every tenant's rows (the flaky
+    "rejected request wrote to the database" of test_media_fuzz). Tests that damage a role damage
+    this private pair instead.
+    """
+    suffix = os.getpid()
+    owner, web, database = f"kakoi_owner_t{suffix}", f"kakoi_web_t{suffix}", f"kakoi_test_roles_{suffix}"
+    monkeypatch.setattr(dbroles, "OWNER_ROLE", owner)
+    monkeypatch.setattr(dbroles, "WEB_ROLE", web)
+    db = settings.DATABASES["default"]
     admin = dbroles.Connection(
-        host=str(settings.DATABASES["default"]["HOST"]),
-        port=int(settings.DATABASES["default"]["PORT"]),
-        dbname=str(settings.DATABASES["default"]["NAME"]),
+        host=str(db["HOST"]),
+        port=int(db["PORT"]),
+        dbname=database,
         user=settings.KAKOI_DB_MASTER_USER,
         password=settings.KAKOI_DB_MASTER_PASSWORD,
     )
-    result = dbroles.provision(admin, secret_arns={})
-    role_secrets.owner_password, role_secrets.web_password = result.owner_password, result.web_password
-    settings.DATABASES["default"]["PASSWORD"] = result.web_password
-    with db_admin() as conn:
-        row = conn.execute("SELECT rolbypassrls, rolcreatedb FROM pg_roles WHERE rolname = 'kakoi_web'").fetchone()
-        members = conn.execute("SELECT pg_has_role('kakoi_web', 'kakoi_owner', 'MEMBER')").fetchone()
+
+    def drop() -> None:
+        with admin.connect(dbname="postgres") as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
+            for role in (web, owner):
+                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+    drop()
+    yield admin
+    drop()
+
+
+def test_sql3_ensure_db_roles_repairs_a_weakened_web_role(private_roles: dbroles.Connection):
+    """SQL-3: if someone gave the web role BYPASSRLS or membership in the owner role, the next run takes it away.
+
+    Done on this process's own roles and database (private_roles), never on the shared kakoi_web.
+    """
+    web, owner = dbroles.WEB_ROLE, dbroles.OWNER_ROLE
+    dbroles.provision(private_roles, secret_arns={}, create_database=True)
+    with private_roles.connect() as conn:
+        conn.execute(sql.SQL("ALTER ROLE {} BYPASSRLS CREATEDB").format(sql.Identifier(web)))
+        conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(owner), sql.Identifier(web)))
+        assert conn.execute("SELECT rolbypassrls FROM pg_roles WHERE rolname = %s", [web]).fetchone() == (True,)
+    result = dbroles.provision(private_roles, secret_arns={})
+    with private_roles.connect() as conn:
+        row = conn.execute("SELECT rolbypassrls, rolcreatedb FROM pg_roles WHERE rolname = %s", [web]).fetchone()
+        members = conn.execute("SELECT pg_has_role(%s, %s, 'MEMBER')", [web, owner]).fetchone()
     assert row == (False, False)
     assert members == (False,)
     assert any("BYPASSRLS" in action for action in result.actions)
