@@ -38,6 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from pulumi_policy import EnforcementLevel  # noqa: E402
+
 from policies.kakoi_policy import KakoiPolicy, all_policies  # noqa: E402
 from policies.kakoi_policy.levels import advisory_for  # noqa: E402
 from tools.check import CheckError, PolicyConfig, Report, evaluate, load_config, read_export  # noqa: E402
@@ -283,14 +285,13 @@ def stack_levels() -> list[StackLevels]:
     pack = all_policies()
     for path in sorted((ROOT / "policies").glob("config.*.json")):
         stack = path.name[len("config.") : -len(".json")]
-        levels = load_config(path, pack).levels
+        given = load_config(path, pack).levels
+        levels = {p.name: (given.get(p.name) or p.enforcement_level or EnforcementLevel.ADVISORY).value for p in pack}
         reasons = advisory_for(stack)
         advisory = [
-            (p.name, reasons.get(p.name, "(no reason listed in policies/kakoi_policy/levels.py)"))
-            for p in pack
-            if levels.get(p.name, p.enforcement_level).value == "advisory"
+            (n, reasons.get(n, "(no reason listed in policies/kakoi_policy/levels.py)")) for n, lvl in levels.items() if lvl == "advisory"
         ]
-        mandatory = sum(1 for p in pack if levels.get(p.name, p.enforcement_level).value == "mandatory")
+        mandatory = sum(1 for lvl in levels.values() if lvl == "mandatory")
         out.append(StackLevels(stack, f"policies/{path.name}", mandatory, advisory))
     return out
 
