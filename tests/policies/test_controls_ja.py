@@ -60,7 +60,15 @@ def test_audit1_rows_keep_the_original_order_columns_and_wording() -> None:
         if row.published:
             assert f"（シートの回答: {row.published}）" in got[2]
     # the original's summary table first (with its own answers), then its sections in order
-    assert [r.item for r in ROWS[:7]] == ["公的認証取得状況", "第三者評価", "情報取扱い環境", "通信の暗号化レベル", "ウィルス対策", "バックアップデータ", "利用企業間のデータ分離"]
+    assert [r.item for r in ROWS[:7]] == [
+        "公的認証取得状況",
+        "第三者評価",
+        "情報取扱い環境",
+        "通信の暗号化レベル",
+        "ウィルス対策",
+        "バックアップデータ",
+        "利用企業間のデータ分離",
+    ]
     assert all(r.published for r in ROWS[:7]) and not any(r.published for r in ROWS[7:])
     kinds = list(dict.fromkeys(r.kind for r in ROWS[7:]))
     assert kinds == ["データ保護", "可用性", "サポート体制", "ユーザー管理", "ウェブアプリケーションセキュリティ"]
