@@ -34,6 +34,7 @@ from tests.policies.cases import (
     _no_waf_rules,
     _opt,
     _outside_region,
+    _relay_tcp_passthrough,
     _remove,
     _rename_db,
     _rules,
@@ -80,6 +81,8 @@ MUTATIONS: dict[str, tuple[str, Mutation]] = {
         _remove("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"),
     ),
     "kakoi-net-vpc-flow-logs": ("VPC flow log removed", _remove("aws:ec2/flowLog:FlowLog")),
+    "kakoi-net-nlb-security-group": ("relay load balancer without security groups", _del(LB, "relay", "securityGroups")),
+    "kakoi-enc-lb-internet-traffic-tls-only": ("relay load balancer passes TCP through on 443 (no TLS)", _relay_tcp_passthrough),
     "kakoi-net-subnet-no-auto-public-ip": (
         "public subnet hands out public IPs",
         _set("aws:ec2/subnet:Subnet", "network-public-0", "mapPublicIpOnLaunch", True),
