@@ -4,7 +4,9 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 STACK ?= prod
-PYTHON_BIN := $(shell scripts/find-python)
+# found on first use only (scripts/find-python may try several pyenv shims, which is slow): a command whose
+# virtualenv exists (make check, make diff, ...) starts at once
+PYTHON_BIN = $(eval PYTHON_BIN := $(shell scripts/find-python))$(PYTHON_BIN)
 VENV := .venv
 PY := $(VENV)/bin/python
 UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements-dev.txt)
@@ -46,9 +48,10 @@ lint: venv ## ruff (lint and format check) and bandit on the app (CMD-1, SQL-2)
 typecheck: venv ## pyright
 	@$(VENV)/bin/pyright
 
-bench: venv ## render benchmarks (median wall time per stack, time per resource)
+bench: venv ## benchmarks: render per stack, the offline policy check, and the check against checkov on the same resources (checkov in its own venv under build/)
 	@$(PY) -m bench.render
 	@$(PY) -m bench.check
+	@$(PY) -m bench.checkov
 
 lock: venv ## recompile the hashed lock files from the .in files (needs network to PyPI)
 	@$(PY) -m uv pip compile requirements-dev.in --python-version 3.12 --generate-hashes -q -o requirements-dev.txt

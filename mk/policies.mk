@@ -10,9 +10,10 @@ check: venv ## evaluate the policy pack offline on FILE (a `pulumi stack export`
 	@if [ -z "$(FILE)" ]; then $(PY) -m tools.render --stack $(STACK) --out build/$(STACK).stack.json; fi
 	@$(PY) -m tools.check "$(or $(FILE),build/$(STACK).stack.json)" --format $(POLICY_FORMAT) $(if $(POLICY_CONFIG),--config $(POLICY_CONFIG))
 
-controls: venv ## controls report of STACK (prod: docs/controls.md + docs/controls.html; others: build/controls.STACK.*)
+controls: venv ## controls report of STACK, English and Japanese (prod: docs/controls{,.ja}.md + .html, and docs/controls.ja.pdf when Chromium is there; others: build/controls.STACK.*)
 	@$(PY) -m tools.render --stack $(STACK) --out build/$(STACK).stack.json
 	@$(PY) -m tools.controls --stack $(STACK) --file build/$(STACK).stack.json
+	@$(PY) -m tools.controls_ja --stack $(STACK) --file build/$(STACK).stack.json --pdf
 
 policy-report: venv ## Markdown policy summary of STACK on stdout (CI appends it to $GITHUB_STEP_SUMMARY); exit 1 on mandatory violations
 	@$(PY) -m tools.render --stack $(STACK) --out build/$(STACK).stack.json 2>/dev/null

@@ -34,6 +34,11 @@ from inspect import isawaitable
 from pathlib import Path
 from typing import Any
 
+if __name__ == "__main__":  # the command line: skip the SDK parts only the analyzer server needs (tools/lazy_imports.py)
+    from tools.lazy_imports import defer
+
+    defer()
+
 from pulumi_policy import (
     EnforcementLevel,
     PolicyCustomTimeouts,
@@ -504,8 +509,9 @@ def evaluate(
         provider = provider_of(r)
         opts = _opts(r)
         for policy in resource_policies:
-            if r.type in policy.info.types:
-                subjects[policy.name] += 1
+            if r.type not in policy.info.types:
+                continue  # a kakoi resource policy judges only its types (KakoiResourcePolicy._validate returns at once)
+            subjects[policy.name] += 1
             args = ResourceValidationArgs(r.type, props, r.urn, r.name, opts, provider, config.properties.get(policy.name), {})
             try:
                 _run(policy.validate(args, reporter(policy, r.urn)))

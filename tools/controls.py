@@ -38,7 +38,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from pulumi_policy import EnforcementLevel  # noqa: E402
+
 from policies.kakoi_policy import KakoiPolicy, all_policies  # noqa: E402
+from policies.kakoi_policy.levels import advisory_for  # noqa: E402
 from tools.check import CheckError, PolicyConfig, Report, evaluate, load_config, read_export  # noqa: E402
 
 SHEET = ROOT / "docs" / "security-sheet.md"
@@ -149,7 +152,7 @@ def scan_tests(dirs: tuple[Path, ...] = TEST_DIRS) -> list[TestRef]:
 def docs_for(sheet_id: str, directory: Path = DOCS) -> list[str]:
     """Hand-written documents (not the sheet copy nor the generated reports) that name the ID."""
     pattern = re.compile(rf"(?<![A-Z0-9-]){re.escape(sheet_id)}(?![0-9])")
-    skip = {"security-sheet.md", "controls.md", "architecture.md"}
+    skip = {"security-sheet.md", "controls.md", "controls.ja.md", "architecture.md"}  # the sheet copy and the generated reports
     return [
         str(p.relative_to(ROOT))
         for p in sorted(directory.rglob("*.md"))
@@ -267,6 +270,50 @@ def build(
     return ControlsReport(stack, source or f"render of {stack}", (config or PolicyConfig()).source, items, check)
 
 
+# --- enforcement levels per stack ---------------------------------------------------------------
+@dataclass(frozen=True)
+class StackLevels:
+    stack: str
+    config: str
+    mandatory: int
+    advisory: list[tuple[str, str]]  # (policy, reason)
+
+
+def stack_levels() -> list[StackLevels]:
+    """For every stack with a policy config: how many policies are mandatory, and each advisory one with its reason."""
+    out: list[StackLevels] = []
+    pack = all_policies()
+    for path in sorted((ROOT / "policies").glob("config.*.json")):
+        stack = path.name[len("config.") : -len(".json")]
+        given = load_config(path, pack).levels
+        levels = {p.name: (given.get(p.name) or p.enforcement_level or EnforcementLevel.ADVISORY).value for p in pack}
+        reasons = advisory_for(stack)
+        advisory = [
+            (n, reasons.get(n, "(no reason listed in policies/kakoi_policy/levels.py)")) for n, lvl in levels.items() if lvl == "advisory"
+        ]
+        mandatory = sum(1 for lvl in levels.values() if lvl == "mandatory")
+        out.append(StackLevels(stack, f"policies/{path.name}", mandatory, advisory))
+    return out
+
+
+def levels_markdown() -> list[str]:
+    lines = [
+        "## Enforcement levels per stack",
+        "",
+        'Every stack\'s policy config starts with `"all": "mandatory"`, so a weakening of anything the program has '
+        "fails the check. A policy stays advisory only where that stack's config legitimately differs, for the reason given "
+        "(policies/kakoi_policy/levels.py; a test fails when the config and the list disagree).",
+        "",
+        "| stack | config | mandatory | advisory | advisory policy: reason |",
+        "|---|---|---|---|---|",
+    ]
+    for sl in stack_levels():
+        reasons = "<br>".join(f"`{name}`: {reason}" for name, reason in sl.advisory) or "none"
+        lines.append(f"| {sl.stack} | `{sl.config}` | {sl.mandatory} | {len(sl.advisory)} | {reasons} |")
+    lines.append("")
+    return lines
+
+
 # --- rendering --------------------------------------------------------------------------------------
 STATUS_MARK = {
     "pass": "pass",
@@ -306,6 +353,9 @@ def to_markdown(rep: ControlsReport) -> str:
         f"{len(s.mandatory)} mandatory violation(s), "
         f"{sum(1 for f in s.findings if f.kind == 'violation' and f.level == 'advisory')} advisory finding(s), "
         f"{sum(1 for f in s.findings if f.kind == 'undecided')} undecided.",
+        "",
+        *levels_markdown(),
+        "## Sheet items",
         "",
         "| ID | The sheet says | Where | Status | Policies | Modules | Tests |",
         "|---|---|---|---|---|---|---|",
@@ -398,6 +448,16 @@ def to_html(rep: ControlsReport) -> str:
         f"<p><strong>{len(rep.items)} sheet items:</strong> {e(_summary(c))}. "
         f"<strong>Policy check:</strong> {len(rep.check.policies)} policies on {rep.check.resources} resources, "
         f"{len(rep.check.mandatory)} mandatory violation(s).</p>",
+        '<h2>Enforcement levels per stack</h2><p>Every stack\'s policy config starts with <code>"all": "mandatory"</code>; '
+        "a policy stays advisory only where that stack's config legitimately differs, for the reason given.</p>",
+        "<table><thead><tr><th>stack</th><th>config</th><th>mandatory</th><th>advisory</th><th>advisory policy: reason</th></tr></thead><tbody>",
+        *[
+            f"<tr><td>{e(sl.stack)}</td><td><code>{e(sl.config)}</code></td><td>{sl.mandatory}</td><td>{len(sl.advisory)}</td><td>"
+            + ("<br>".join(f"<code>{e(n)}</code>: {e(r)}" for n, r in sl.advisory) or "none")
+            + "</td></tr>"
+            for sl in stack_levels()
+        ],
+        "</tbody></table>",
         "<table><thead><tr><th>ID</th><th>The sheet says</th><th>Where</th><th>Status</th><th>Policies</th><th>Modules</th><th>Tests</th></tr></thead><tbody>",
     ]
     for i in rep.items:

@@ -95,6 +95,25 @@ class Registration:
     id: str = ""
     outputs: dict[str, Any] = field(default_factory=dict)
     external: bool = False
+    #: earlier URNs of this resource (`opts.aliases`, and those inherited from an aliased parent)
+    aliases: list[str] = field(default_factory=list)
+
+
+def make_urn(stack: str, project: str, parent: str, typ: str, name: str) -> str:
+    """A URN the way the mock monitor builds the render's URNs (the parent's own type, then `$type`).
+
+    The engine qualifies the type with the parent's whole type chain and leaves the Stack
+    out; tools/diff.py compares URNs in a form both agree on (see `canonical_urn` there).
+    """
+    if parent:
+        typ = parent.split("::")[2].split("$")[-1] + "$" + typ
+    return f"urn:pulumi:{stack}::{project}::{typ}::{name}"
+
+
+def _urn_parts(urn: str) -> tuple[str, str, str]:
+    """(stack, project, name) of a URN."""
+    head, project, _qualified, name = urn.split("::", 3)
+    return head.split(":", 2)[2], project, name
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -119,12 +138,40 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
             protect=bool(request.protect),
             retain_on_delete=bool(request.retainOnDelete),
+            aliases=self._aliases(request, urn),
         )
         if request.type != "pulumi:pulumi:Stack":
             reg.id = response.id
             reg.outputs = json_format.MessageToDict(response.object, preserving_proto_field_name=True)
         self.registrations[urn] = reg
         return response
+
+    def _aliases(self, request: Any, urn: str) -> list[str]:
+        """Alias URNs as the engine computes them from the alias specs, plus the parent's (inherited).
+
+        A child of an aliased parent also answers to its URN under each of the parent's
+        earlier URNs; a child name that starts with the parent's name follows a renamed
+        parent (the engine's inherited child alias).
+        """
+        stack, project, name = _urn_parts(urn)
+        out: list[str] = list(request.aliasURNs)
+        for alias in request.aliases:
+            if alias.urn:
+                out.append(alias.urn)
+                continue
+            spec = alias.spec
+            parent = "" if spec.noParent else spec.parentUrn or request.parent
+            out.append(make_urn(spec.stack or stack, spec.project or project, parent, spec.type or request.type, spec.name or name))
+        parent_reg = self.registrations.get(request.parent)
+        if parent_reg is not None and parent_reg.aliases:
+            parent_name = _urn_parts(parent_reg.urn)[2]
+            for parent_alias in parent_reg.aliases:
+                alias_name = name
+                old_parent_name = _urn_parts(parent_alias)[2]
+                if name.startswith(parent_name):
+                    alias_name = old_parent_name + name[len(parent_name) :]
+                out.append(make_urn(stack, project, parent_alias, request.type, alias_name))
+        return sorted({a for a in out if a != urn})
 
     def ReadResource(self, request: Any) -> Any:  # noqa: N802
         response = super().ReadResource(request)
@@ -192,6 +239,8 @@ def _to_export(regs: list[Registration]) -> dict[str, Any]:
             item["parent"] = r.parent
         if r.protect:
             item["protect"] = True
+        if r.aliases:
+            item["aliases"] = r.aliases
         if r.retain_on_delete:
             item["retainOnDelete"] = True
         if r.provider:

@@ -172,6 +172,24 @@ ecs_rollback = KakoiResourcePolicy(
 )
 
 
+def _check_exec(props: Node, cfg: Cfg, args: ResourceValidationArgs) -> Iterator[str]:
+    if props.get("enableExecuteCommand") is True:  # default false
+        yield "enableExecuteCommand is true: ECS Exec opens an interactive shell in the running tasks (kakoi:ecsExec)"
+
+
+ecs_exec_off = KakoiResourcePolicy(
+    name="kakoi-ecs-exec-disabled",
+    description="ECS services do not allow ECS Exec into their tasks (omitted means off); kakoi:ecsExec turns it on for debugging.",
+    types=(ECS_SERVICE,),
+    check=_check_exec,
+    level=ADVISORY,
+    severity=MEDIUM,
+    sheet=("CMD-1",),
+    securityhub=(),
+    remediation="Set kakoi:ecsExec false (enableExecuteCommand=false) once the debugging session is over.",
+)
+
+
 def _check_scan(props: Node, cfg: Cfg, args: ResourceValidationArgs) -> Iterator[str]:
     if props.get("imageScanningConfiguration", "scanOnPush") is not True:  # default false
         yield "images are not scanned on push (imageScanningConfiguration.scanOnPush)"
@@ -237,6 +255,7 @@ POLICIES = [
     ecs_logging,
     ecs_container_insights,
     ecs_rollback,
+    ecs_exec_off,
     ecr_scan_on_push,
     ecr_immutable_tags,
     ecr_lifecycle,

@@ -476,6 +476,7 @@ CASES: dict[str, list[tuple[str, Mutation]]] = {
         ("no rollback", _set(SERVICE, "fx-app", ("deploymentCircuitBreaker", "rollback"), False)),
         ("no circuit breaker", _del(SERVICE, "fx-app", "deploymentCircuitBreaker")),
     ],
+    "kakoi-ecs-exec-disabled": [("ECS Exec on", _set(SERVICE, "fx-app", "enableExecuteCommand", True))],
     "kakoi-ecr-scan-on-push": [("no scan", _del("aws:ecr/repository:Repository", "fx-app", "imageScanningConfiguration"))],
     "kakoi-ecr-immutable-tags": [("mutable", _del("aws:ecr/repository:Repository", "fx-app", "imageTagMutability"))],
     "kakoi-ecr-lifecycle-policy": [("no lifecycle policy", _remove("aws:ecr/lifecyclePolicy:LifecyclePolicy", "fx-app"))],

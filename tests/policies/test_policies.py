@@ -32,6 +32,7 @@ SHEET_IDS = [
     "REC-1",
     "AVL-1",
     "BOF-2",
+    "CMD-1",
 ]
 
 
@@ -262,6 +263,18 @@ def test_bof2_policies_pass_on_rendered_stacks(name: str) -> None:
 @pytest.mark.parametrize(("name", "mutate"), _cases_for("BOF-2"))
 def test_bof2_policies_catch_unscanned_images(name: str, mutate: Mutation) -> None:
     """BOF-2: a repository without scan on push is reported."""
+    _catches(name, mutate)
+
+
+@pytest.mark.parametrize("name", _policies_for("CMD-1"))
+def test_cmd1_policies_pass_on_rendered_stacks(name: str) -> None:
+    """CMD-1: no shell into the running app tasks (ECS Exec off) on prod and staging."""
+    _passes(name)
+
+
+@pytest.mark.parametrize(("name", "mutate"), _cases_for("CMD-1"))
+def test_cmd1_policies_catch_a_shell_into_tasks(name: str, mutate: Mutation) -> None:
+    """CMD-1: turning ECS Exec on (kakoi:ecsExec) is a violation."""
     _catches(name, mutate)
 
 
