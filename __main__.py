@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 import stackconfig
 from components import app_service as app_service_module
+from components import guardduty as guardduty_module
 from components import log_archive
 from components import network as network_module
 from components.alarms import Alarms, AlarmsArgs, Monitored
@@ -236,6 +237,8 @@ media = MediaBucket(
         app_origin=f"https://{cfg.edge.domain_name}",
         noncurrent_days=cfg.data.media_noncurrent_days,
         replication=cfg.data.media_replication,
+        partition=partition.partition,
+        tls_exempt_role_names=[guardduty_module.scan_role_name(cfg.core.name_prefix)],
     ),
     opts=opts,
 )

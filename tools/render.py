@@ -95,6 +95,11 @@ class Registration:
     id: str = ""
     outputs: dict[str, Any] = field(default_factory=dict)
     external: bool = False
+    #: resource options that shape the second `pulumi up` (docs/deploy-reality.md); the engine's
+    #: state keeps ignoreChanges/replaceOnChanges too; exported only when set
+    ignore_changes: list[str] = field(default_factory=list)
+    replace_on_changes: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -119,6 +124,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
             protect=bool(request.protect),
             retain_on_delete=bool(request.retainOnDelete),
+            ignore_changes=list(request.ignoreChanges),
+            replace_on_changes=list(request.replaceOnChanges),
+            delete_before_replace=bool(request.deleteBeforeReplace),
         )
         if request.type != "pulumi:pulumi:Stack":
             reg.id = response.id
@@ -194,6 +202,12 @@ def _to_export(regs: list[Registration]) -> dict[str, Any]:
             item["protect"] = True
         if r.retain_on_delete:
             item["retainOnDelete"] = True
+        if r.ignore_changes:
+            item["ignoreChanges"] = list(r.ignore_changes)
+        if r.replace_on_changes:
+            item["replaceOnChanges"] = list(r.replace_on_changes)
+        if r.delete_before_replace:
+            item["deleteBeforeReplace"] = True
         if r.provider:
             item["provider"] = r.provider
         if r.dependencies:
