@@ -80,6 +80,8 @@ def additional_configurations(feature: str, enabled: Sequence[str]) -> list[dict
     if unknown:
         raise ValueError(f"{feature}: unknown additional configuration(s) {sorted(unknown)}")
     return [{"name": x, "status": "ENABLED" if x in enabled else "DISABLED"} for x in names] or None
+
+
 #: GuardDuty severities: low 1.0-3.9, medium 4.0-6.9, high 7.0-8.9, critical 9.0-10.0
 MIN_ALERT_SEVERITY = 4
 SCAN_STATUS_TAG = "GuardDutyMalwareScanStatus"

@@ -337,7 +337,9 @@ def to_markdown(rep: ControlsReport) -> str:
                 if not impl.components and not impl.module.path.startswith("app/"):
                     lines.append(f"  - (no component of this module in the {rep.stack} stack)")
             lines.append("")
-        exceptions = [(impl.module.path, impl.module.exceptions[i.item.id]) for impl in i.implementations if i.item.id in impl.module.exceptions]
+        exceptions = [
+            (impl.module.path, impl.module.exceptions[i.item.id]) for impl in i.implementations if i.item.id in impl.module.exceptions
+        ]
         if exceptions:
             lines.append("Known, reasoned exceptions:")
             lines += [f"- `{path}`: {why}" for path, why in exceptions]
@@ -433,7 +435,9 @@ def to_html(rep: ControlsReport) -> str:
                 )
                 out.append(f"<li><code>{e(impl.module.path)}</code>: {e(impl.how)}<ul>{subs}</ul></li>")
             out.append("</ul>")
-        exceptions = [(impl.module.path, impl.module.exceptions[i.item.id]) for impl in i.implementations if i.item.id in impl.module.exceptions]
+        exceptions = [
+            (impl.module.path, impl.module.exceptions[i.item.id]) for impl in i.implementations if i.item.id in impl.module.exceptions
+        ]
         if exceptions:
             out.append("<p>Known, reasoned exceptions:</p><ul>")
             out += [f"<li><code>{e(path)}</code>: {e(why)}</li>" for path, why in exceptions]
