@@ -417,8 +417,7 @@ pulumi.export("djangoSecretArn", app_iam.django_secret_arn)
 pulumi.export("mailDkimRecords", [{"name": n, "value": v} for n, v in mail.dkim_records])
 
 # ---- detection and alerting (AV-1, LOG-1, MON-1, MON-2, AVL-1): alert topic, GuardDuty, CloudTrail,
-# alarms, the availability canary and the dashboard. `monitored` lists what exists to watch: when the
-# ECS service is declared, add cluster_name= and service_name= to it (alarms and dashboard follow).
+# alarms, the availability canary and the dashboard. `monitored` lists what exists to watch.
 alerts = Alerts(
     "alerts",
     AlertsArgs(
@@ -492,13 +491,20 @@ trail = CloudTrail(
     ),
     opts=opts,
 )
+# only what is declared is watched: without the ECS service (appServiceEnabled false) there is no
+# service to alarm on, no target to be healthy and nothing for the canary to probe
+serving = app_service.service is not None
 monitored = Monitored(
     load_balancer_arn_suffix=edge.load_balancer_arn_suffix,
     target_group_arn_suffix=edge.target_group_arn_suffix,
     web_acl_name=waf.name,
-    db_instance_identifier=database.identifier,
-    cluster_name=app_service.cluster_name,
-    service_name=app_service.service_name,
+    # the instance's output, not the plain name: the alarms (db-free-storage treats silence as trouble) are
+    # created only once the instance exists and reports
+    db_instance_identifier=database.instance.identifier,
+    cluster_name=app_service.cluster_name if serving else None,
+    service_name=app_service.service_name if serving else None,
+    targets_registered=serving,
+    targets_ready=(app_service.service,) if app_service.service is not None else (),
     relay_load_balancer_arn_suffix=relay.load_balancer_arn_suffix,
     relay_target_group_arn_suffix=relay.target_group_arn_suffix,
     relay_cluster_name=relay.cluster_name if relay.service else None,
@@ -526,6 +532,8 @@ availability = Availability(
         domain_name=cfg.edge.domain_name,
         alerts_topic_arn=alerts.topic_arn,
         enabled=cfg.detection.canary_enabled,
+        serving=serving,
+        serving_ready=[app_service.service] if app_service.service is not None else [],
         runtime_version=cfg.detection.canary_runtime_version,
         artifact_retention_days=cfg.detection.canary_artifact_retention_days,
         slo_percent=cfg.detection.availability_slo_percent,
