@@ -250,8 +250,8 @@ pulumi.export("mediaBucket", media.bucket_name)
 pulumi.export("backupVault", backup.vault.name)
 
 # ---- the app (AVL-1, REC-1, MON-1, SQL-3, CMD-1, ENC-1): image registry, mail, IAM, ECS service.
-# First deploy of a stack: kakoi:appServiceEnabled=false until the role secrets are filled
-# (docs/runbooks/deploy.md).
+# The database roles, role secrets and Django key are provisioned inside the run, before the
+# service (components/provisioning.py): one `pulumi up` converges on an empty account.
 registry = Registry(
     "registry",
     RegistryArgs(
@@ -405,6 +405,7 @@ app_service = AppService(
     ),
     opts=opts,
     service_ready=[edge.https_listener, *app_iam.service_policies],
+    provision_ready=[*endpoints.interface.values(), endpoints.s3, *app_iam.provision_policies],
 )
 pulumi.export("appImage", registry.image_ref)
 pulumi.export("clusterName", app_service.cluster_name)

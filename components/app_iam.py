@@ -324,6 +324,8 @@ class AppIam(pulumi.ComponentResource):
 
         #: what the service's tasks need before they start
         self.service_policies = [self.policies["execution"], self.policies["task"]]
+        #: what the one-off db-provision task needs before it runs (components/provisioning.py)
+        self.provision_policies = [self.policies["db-provision-execution"], self.policies["db-provision"]]
         self.django_secret_arn = django_arn
         self.execution_role_arn = self.execution_role.arn
         self.task_role_arn = self.task_role.arn
