@@ -162,6 +162,7 @@ class Alarms(pulumi.ComponentResource):
         m = args.monitored
 
         lb_suffix, tg_suffix = m.load_balancer_arn_suffix, m.target_group_arn_suffix
+        tg: dict[str, pulumi.Input[str]] = {"LoadBalancer": lb_suffix, "TargetGroup": tg_suffix} if lb_suffix and tg_suffix else {}
         if lb_suffix is not None:
             lb = {"LoadBalancer": lb_suffix}
             self._alarm(
@@ -186,7 +187,6 @@ class Alarms(pulumi.ComponentResource):
             )
 
         if lb_suffix is not None and tg_suffix is not None:
-            tg = {"LoadBalancer": lb_suffix, "TargetGroup": tg_suffix}
             self._alarm(
                 "target-5xx-rate",
                 f"App (target) 5xx responses above {t.target_5xx_rate_percent:g} % of requests (3 of 5 minutes)",

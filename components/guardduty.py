@@ -73,13 +73,18 @@ ADDITIONAL_CONFIGURATIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def additional_configurations(feature: str, enabled: Sequence[str]) -> list[dict[str, str]] | None:
+def additional_configurations(
+    feature: str, enabled: Sequence[str]
+) -> list[aws.guardduty.DetectorFeatureAdditionalConfigurationArgsDict] | None:
     """The full, name-ordered set of a feature's additional configurations (None when it has none)."""
     names = ADDITIONAL_CONFIGURATIONS.get(feature, ())
     unknown = set(enabled) - set(names)
     if unknown:
         raise ValueError(f"{feature}: unknown additional configuration(s) {sorted(unknown)}")
-    return [{"name": x, "status": "ENABLED" if x in enabled else "DISABLED"} for x in names] or None
+    configs: list[aws.guardduty.DetectorFeatureAdditionalConfigurationArgsDict] = [
+        {"name": x, "status": "ENABLED" if x in enabled else "DISABLED"} for x in names
+    ]
+    return configs or None
 
 
 #: GuardDuty severities: low 1.0-3.9, medium 4.0-6.9, high 7.0-8.9, critical 9.0-10.0
