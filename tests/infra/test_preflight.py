@@ -508,3 +508,17 @@ def test_checks_registry_is_the_only_list() -> None:
     """Every check is a Check in CHECKS with a title and at least one IAM action; `select` knows them all."""
     assert [c.name for c in preflight.select("", "")] == [c.name for c in preflight.CHECKS]
     assert all(dataclasses.is_dataclass(c) and c.title and c.actions for c in preflight.CHECKS)
+
+
+def test_cli_exit_2_on_an_invalid_stack_config(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A stack config that does not validate: exit 2 naming the key, before any AWS call or render."""
+    real = preflight.stack_values
+
+    def broken(stack: str):
+        sv = real(stack)
+        return dataclasses.replace(sv, values={**sv.values, "kakoi:tlsPolicy": "ELBSecurityPolicy-2016-08"})
+
+    monkeypatch.setattr(preflight, "stack_values", broken)
+    monkeypatch.setattr(preflight, "connect", lambda *_a: pytest.fail("no AWS call with a bad config"))
+    assert preflight.main(["--stack", "prod"]) == 2
+    assert "kakoi:tlsPolicy" in capsys.readouterr().err
