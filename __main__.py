@@ -460,7 +460,8 @@ scan_events = ScanEvents(
         service_enabled=cfg.app.service_enabled,
     ),
     opts=opts,
-    service_ready=app_iam.service_policies,
+    # the consumer's tasks read the web role's secret and the Django key: filled by the provisioning in the run
+    service_ready=[*app_iam.service_policies, app_service.provisioning.run],
 )
 pulumi.export("scanQueueUrl", scan_events.queue_url)
 guardduty = GuardDuty(

@@ -25,12 +25,14 @@ REGION = "ap-northeast-1"
 
 
 def test_rec1_service_starts_only_after_provisioning_ran(each_stack: StackView) -> None:
-    """REC-1: the ECS service depends on the provisioning command, which depends on the db-provision task definition,
+    """REC-1: every ECS service (web, scan consumer) depends on the provisioning command, which depends on the db-provision task definition,
     the Django key secret, the VPC endpoints and the db-provision roles' policies (and, through the task definition,
     on the database instance)."""
     (cmd,) = each_stack.of_type(COMMAND)
-    (svc,) = each_stack.of_type(SERVICE)
-    assert cmd.urn in svc.dependencies
+    services = each_stack.of_type(SERVICE)
+    assert len(services) >= 2, "the web service and the scan consumer"
+    for svc in services:  # every service whose tasks read the role secrets or the Django key
+        assert cmd.urn in svc.dependencies, svc.name
     by_urn = {r.urn: r for r in each_stack}
     needs = {by_urn[d].type + "::" + by_urn[d].name for d in cmd.dependencies}
     assert "aws:ecs/taskDefinition:TaskDefinition::app-db-provision" in needs

@@ -87,6 +87,16 @@ def test_rec1_policy_documents_are_versioned_json(each_stack: StackView) -> None
 
 
 def test_rec1_autoscaling_owns_the_desired_count(each_stack: StackView) -> None:
-    """The service's desiredCount is set at creation only (ignoreChanges): autoscaling changes it afterwards."""
+    """An autoscaled service's desiredCount is set at creation only (ignoreChanges): autoscaling changes it
+    afterwards; a service without a scaling target keeps its declared count (no ignoreChanges needed)."""
+    scaled = {
+        str(t.inputs.get("resourceId", "")).rsplit("/", 1)[-1]
+        for t in each_stack.of_type("aws:appautoscaling/target:Target")
+        if t.inputs.get("serviceNamespace") == "ecs"
+    }
+    assert scaled
     for svc in each_stack.of_type("aws:ecs/service:Service"):
-        assert svc.raw.get("ignoreChanges") == ["desiredCount"], svc.name
+        if svc.inputs["name"] in scaled:
+            assert svc.raw.get("ignoreChanges") == ["desiredCount"], svc.name
+        else:
+            assert not svc.raw.get("ignoreChanges"), svc.name
