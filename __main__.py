@@ -402,6 +402,8 @@ app_service = AppService(
         ecs_exec=cfg.app.ecs_exec,
         service_enabled=cfg.app.service_enabled,
         turn_secret_arn=relay.secret_arn,
+        # the TURN relay's shared secret starts empty too: generated in the same step
+        generated_secret_arns=[relay.secret_arn],
     ),
     opts=opts,
     service_ready=[edge.https_listener, *app_iam.service_policies],

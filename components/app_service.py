@@ -323,6 +323,8 @@ class AppServiceArgs:
     ecs_exec: bool
     service_enabled: bool = True
     health_check_grace_seconds: int = 120
+    #: secrets besides the Django key that start empty and are generated inside the run (the TURN secret)
+    generated_secret_arns: Sequence[pulumi.Input[str]] = ()
     #: the TURN relay's shared secret (components/relay.py), injected into `web` as KAKOI_TURN_SECRET
     turn_secret_arn: pulumi.Input[str] | None = None
 
@@ -429,6 +431,7 @@ class AppService(pulumi.ComponentResource):
                 django_secret_arn=args.django_secret_arn,
                 log_group_name=self.log_group.name,
                 image_ref=args.image_ref,
+                generated_secret_arns=args.generated_secret_arns,
             ),
             opts=pulumi.ResourceOptions(parent=self),
             ready=provision_ready,

@@ -61,6 +61,8 @@ class ProvisioningArgs:
     log_group_name: pulumi.Input[str]
     #: the image the task runs (a new image re-runs the provisioning)
     image_ref: pulumi.Input[str]
+    #: other secrets the services read that start empty, generated the same way when empty (the TURN secret)
+    generated_secret_arns: Sequence[pulumi.Input[str]] = ()
 
 
 class Provisioning(pulumi.ComponentResource):
@@ -92,6 +94,7 @@ class Provisioning(pulumi.ComponentResource):
                 "KAKOI_DJANGO_SECRET_ARN": args.django_secret_arn,
                 "KAKOI_LOG_GROUP": args.log_group_name,
                 "KAKOI_PROVISION_TIMEOUT_SECONDS": str(TIMEOUT_SECONDS),
+                "KAKOI_GENERATED_SECRET_ARNS": pulumi.Output.all(*args.generated_secret_arns).apply(lambda v: ",".join(v)),
             },
             triggers=[args.image_ref, args.task_definition_arn],
             opts=pulumi.ResourceOptions(

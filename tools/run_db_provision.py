@@ -50,6 +50,9 @@ class Settings:
     django_secret_arn: str
     log_group: str
     timeout_seconds: int = 1500
+    #: other secrets the tasks read that start empty and are generated the same way (the TURN relay's
+    #: shared secret: KAKOI_GENERATED_SECRET_ARNS, comma-separated)
+    generated_secret_arns: tuple[str, ...] = ()
     poll_seconds: float = 6.0
 
     @classmethod
@@ -79,6 +82,7 @@ class Settings:
             log_group=env["KAKOI_LOG_GROUP"],
             timeout_seconds=int(env.get("KAKOI_PROVISION_TIMEOUT_SECONDS", "1500")),
             poll_seconds=float(env.get("KAKOI_PROVISION_POLL_SECONDS", "6")),
+            generated_secret_arns=tuple(a for a in env.get("KAKOI_GENERATED_SECRET_ARNS", "").split(",") if a),
         )
 
 
@@ -137,6 +141,10 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None, se
             print("django key: generated and stored (first deploy)")
         else:
             print("django key: kept")
+        sm = session.client("secretsmanager", region_name=s.region)
+        for arn in s.generated_secret_arns:
+            name = arn.split(":secret:", 1)[-1]
+            print(f"secret {name}: " + ("generated and stored (first deploy)" if ensure_django_key(sm, arn) else "kept"))
         run_task(session.client("ecs", region_name=s.region), s)
     except (ProvisionError, ClientError, BotoCoreError) as exc:
         print(f"db-provision: {exc}", file=sys.stderr)

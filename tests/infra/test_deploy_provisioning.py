@@ -29,9 +29,11 @@ def test_rec1_service_starts_only_after_provisioning_ran(each_stack: StackView) 
     the Django key secret, the VPC endpoints and the db-provision roles' policies (and, through the task definition,
     on the database instance)."""
     (cmd,) = each_stack.of_type(COMMAND)
-    services = each_stack.of_type(SERVICE)
-    assert len(services) >= 2, "the web service and the scan consumer"
-    for svc in services:  # every service whose tasks read the role secrets or the Django key
+    django = each_stack.one("aws:secretsmanager/secret:Secret", "app-iam-django-secret-key").outputs["arn"]
+    tds = {t.outputs["arn"]: t for t in each_stack.of_type("aws:ecs/taskDefinition:TaskDefinition")}
+    readers = [s for s in each_stack.of_type(SERVICE) if django in tds[s.inputs["taskDefinition"]].inputs["containerDefinitions"]]
+    assert len(readers) >= 2, "the web service and the scan consumer"
+    for svc in readers:  # every service whose tasks read the role secrets or the Django key
         assert cmd.urn in svc.dependencies, svc.name
     by_urn = {r.urn: r for r in each_stack}
     needs = {by_urn[d].type + "::" + by_urn[d].name for d in cmd.dependencies}
@@ -56,8 +58,10 @@ def test_rec1_provisioning_inputs_carry_no_secret_and_rerun_on_a_new_image(each_
     assert env["KAKOI_DJANGO_SECRET_ARN"] == each_stack.one("aws:secretsmanager/secret:Secret", "app-iam-django-secret-key").outputs["arn"]
     assert set(env) == {
         "AWS_REGION", "KAKOI_CLUSTER", "KAKOI_TASK_DEFINITION", "KAKOI_SUBNETS", "KAKOI_SECURITY_GROUP",
-        "KAKOI_DJANGO_SECRET_ARN", "KAKOI_LOG_GROUP", "KAKOI_PROVISION_TIMEOUT_SECONDS",
+        "KAKOI_DJANGO_SECRET_ARN", "KAKOI_LOG_GROUP", "KAKOI_PROVISION_TIMEOUT_SECONDS", "KAKOI_GENERATED_SECRET_ARNS",
     }  # fmt: skip
+    relay_secret = each_stack.one("aws:secretsmanager/secret:Secret", "relay-turn-secret").outputs["arn"]
+    assert env["KAKOI_GENERATED_SECRET_ARNS"] == relay_secret
     assert cmd.inputs["triggers"] == [each_stack.stack_outputs["appImage"], td.outputs["arn"]]
     for secret_version in each_stack.of_type("aws:secretsmanager/secretVersion:SecretVersion"):
         assert "django" not in secret_version.name, "the Django key must not be a resource (its value would be in state)"
