@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 import stackconfig
 from components import app_service as app_service_module
+from components import guardduty as guardduty_module
 from components import log_archive
 from components import network as network_module
 from components.alarms import Alarms, AlarmsArgs, Monitored
@@ -236,6 +237,8 @@ media = MediaBucket(
         app_origin=f"https://{cfg.edge.domain_name}",
         noncurrent_days=cfg.data.media_noncurrent_days,
         replication=cfg.data.media_replication,
+        partition=partition.partition,
+        tls_exempt_role_names=[guardduty_module.scan_role_name(cfg.core.name_prefix)],
     ),
     opts=opts,
 )
@@ -247,8 +250,8 @@ pulumi.export("mediaBucket", media.bucket_name)
 pulumi.export("backupVault", backup.vault.name)
 
 # ---- the app (AVL-1, REC-1, MON-1, SQL-3, CMD-1, ENC-1): image registry, mail, IAM, ECS service.
-# First deploy of a stack: kakoi:appServiceEnabled=false until the role secrets are filled
-# (docs/runbooks/deploy.md).
+# The database roles, role secrets and Django key are provisioned inside the run, before the
+# service (components/provisioning.py): one `pulumi up` converges on an empty account.
 registry = Registry(
     "registry",
     RegistryArgs(
@@ -399,9 +402,12 @@ app_service = AppService(
         ecs_exec=cfg.app.ecs_exec,
         service_enabled=cfg.app.service_enabled,
         turn_secret_arn=relay.secret_arn,
+        # the TURN relay's shared secret starts empty too: generated in the same step
+        generated_secret_arns=[relay.secret_arn],
     ),
     opts=opts,
     service_ready=[edge.https_listener, *app_iam.service_policies],
+    provision_ready=[*endpoints.interface.values(), endpoints.s3, *app_iam.provision_policies],
 )
 pulumi.export("appImage", registry.image_ref)
 pulumi.export("clusterName", app_service.cluster_name)
@@ -414,8 +420,7 @@ pulumi.export("djangoSecretArn", app_iam.django_secret_arn)
 pulumi.export("mailDkimRecords", [{"name": n, "value": v} for n, v in mail.dkim_records])
 
 # ---- detection and alerting (AV-1, LOG-1, MON-1, MON-2, AVL-1): alert topic, GuardDuty, CloudTrail,
-# alarms, the availability canary and the dashboard. `monitored` lists what exists to watch: when the
-# ECS service is declared, add cluster_name= and service_name= to it (alarms and dashboard follow).
+# alarms, the availability canary and the dashboard. `monitored` lists what exists to watch.
 alerts = Alerts(
     "alerts",
     AlertsArgs(
@@ -457,7 +462,8 @@ scan_events = ScanEvents(
         service_enabled=cfg.app.service_enabled,
     ),
     opts=opts,
-    service_ready=app_iam.service_policies,
+    # the consumer's tasks read the web role's secret and the Django key: filled by the provisioning in the run
+    service_ready=[*app_iam.service_policies, app_service.provisioning.run],
 )
 pulumi.export("scanQueueUrl", scan_events.queue_url)
 guardduty = GuardDuty(
@@ -489,13 +495,20 @@ trail = CloudTrail(
     ),
     opts=opts,
 )
+# only what is declared is watched: without the ECS service (appServiceEnabled false) there is no
+# service to alarm on, no target to be healthy and nothing for the canary to probe
+serving = app_service.service is not None
 monitored = Monitored(
     load_balancer_arn_suffix=edge.load_balancer_arn_suffix,
     target_group_arn_suffix=edge.target_group_arn_suffix,
     web_acl_name=waf.name,
-    db_instance_identifier=database.identifier,
-    cluster_name=app_service.cluster_name,
-    service_name=app_service.service_name,
+    # the instance's output, not the plain name: the alarms (db-free-storage treats silence as trouble) are
+    # created only once the instance exists and reports
+    db_instance_identifier=database.instance.identifier,
+    cluster_name=app_service.cluster_name if serving else None,
+    service_name=app_service.service_name if serving else None,
+    targets_registered=serving,
+    targets_ready=(app_service.service,) if app_service.service is not None else (),
     relay_load_balancer_arn_suffix=relay.load_balancer_arn_suffix,
     relay_target_group_arn_suffix=relay.target_group_arn_suffix,
     relay_cluster_name=relay.cluster_name if relay.service else None,
@@ -523,6 +536,8 @@ availability = Availability(
         domain_name=cfg.edge.domain_name,
         alerts_topic_arn=alerts.topic_arn,
         enabled=cfg.detection.canary_enabled,
+        serving=serving,
+        serving_ready=[app_service.service] if app_service.service is not None else [],
         runtime_version=cfg.detection.canary_runtime_version,
         artifact_retention_days=cfg.detection.canary_artifact_retention_days,
         slo_percent=cfg.detection.availability_slo_percent,

@@ -48,7 +48,7 @@ linked from each alarm's description.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,7 +85,7 @@ class Monitored:
     web_acl_name: pulumi.Input[str] | None = None
     #: the RDS instance identifier
     db_instance_identifier: pulumi.Input[str] | None = None
-    #: the ECS cluster and service names
+    #: the ECS cluster and service names (only when the service is declared)
     cluster_name: pulumi.Input[str] | None = None
     service_name: pulumi.Input[str] | None = None
     #: the TURN relay (components/relay.py): its NLB (net/<name>/<id>) and target group, cluster and service
@@ -95,6 +95,12 @@ class Monitored:
     relay_service_name: pulumi.Input[str] | None = None
     #: active flows the relay is sized for at its largest (relayMaxTasks x relayConnectionsPerTask)
     relay_flow_capacity: int | None = None
+    #: something registers targets in the target group (the ECS service is declared): only then can
+    #: "no healthy target" mean an outage rather than "nothing deployed yet"
+    targets_registered: bool = False
+    #: what registers the targets (the ECS service, which `pulumi up` waits on to be steady): the
+    #: "no healthy target" alarm is created after it, when HealthyHostCount is already reported
+    targets_ready: tuple[pulumi.Resource, ...] = ()
 
     @property
     def has_target_group(self) -> bool:
@@ -156,6 +162,7 @@ class Alarms(pulumi.ComponentResource):
         m = args.monitored
 
         lb_suffix, tg_suffix = m.load_balancer_arn_suffix, m.target_group_arn_suffix
+        tg: dict[str, pulumi.Input[str]] = {"LoadBalancer": lb_suffix, "TargetGroup": tg_suffix} if lb_suffix and tg_suffix else {}
         if lb_suffix is not None:
             lb = {"LoadBalancer": lb_suffix}
             self._alarm(
@@ -180,7 +187,6 @@ class Alarms(pulumi.ComponentResource):
             )
 
         if lb_suffix is not None and tg_suffix is not None:
-            tg = {"LoadBalancer": lb_suffix, "TargetGroup": tg_suffix}
             self._alarm(
                 "target-5xx-rate",
                 f"App (target) 5xx responses above {t.target_5xx_rate_percent:g} % of requests (3 of 5 minutes)",
@@ -213,6 +219,7 @@ class Alarms(pulumi.ComponentResource):
                 treat_missing_data="notBreaching",
                 **_single(ALB, "UnHealthyHostCount", tg, "Maximum", 60),
             )
+        if lb_suffix is not None and tg_suffix is not None and m.targets_registered:
             self._alarm(
                 "alb-no-healthy-targets",
                 "No healthy app target behind the load balancer for 2 minutes: the service is down",
@@ -222,8 +229,10 @@ class Alarms(pulumi.ComponentResource):
                 datapoints_to_alarm=2,
                 # no data = no registered target reported healthy: that is the outage this alarm is for
                 treat_missing_data="breaching",
+                depends_on=m.targets_ready,
                 **_single(ALB, "HealthyHostCount", tg, "Minimum", 60),
             )
+        if lb_suffix is not None and tg_suffix is not None:
             self._alarm(
                 "alb-p99-latency",
                 f"p99 app response time above {t.p99_latency_ms} ms for 5 minutes",
@@ -484,7 +493,7 @@ class Alarms(pulumi.ComponentResource):
             ],
         )
 
-    def _alarm(self, key: str, summary: str, **kwargs: Any) -> aws.cloudwatch.MetricAlarm:
+    def _alarm(self, key: str, summary: str, depends_on: Sequence[pulumi.Resource] = (), **kwargs: Any) -> aws.cloudwatch.MetricAlarm:
         alarm = aws.cloudwatch.MetricAlarm(
             f"{self._name}-{key}",
             name=f"{self._args.name_prefix}-{key}",
@@ -492,7 +501,7 @@ class Alarms(pulumi.ComponentResource):
             actions_enabled=True,
             alarm_actions=[self._args.alerts_topic_arn],
             ok_actions=[self._args.alerts_topic_arn],
-            opts=self._child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)),
             **kwargs,
         )
         self.alarms[key] = alarm

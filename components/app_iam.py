@@ -36,7 +36,7 @@ writing a secret value needs ``kms:GenerateDataKey`` and ``kms:Decrypt``.
 The app's one credential that is not a database role also lives here: the Django signing
 key secret (``<project>/<stack>/app/django-secret-key``, encrypted with the database key
 like the role secrets), declared empty so that no value passes through config or state.
-The operator writes it once (docs/runbooks/deploy.md); ECS injects it as
+The first ``pulumi up`` generates and stores its value inside the run (components/provisioning.py); ECS injects it as
 ``DJANGO_SECRET_KEY`` into every container.
 """
 
@@ -249,7 +249,7 @@ class AppIam(pulumi.ComponentResource):
         self.django_secret = aws.secretsmanager.Secret(
             f"{name}-django-secret-key",
             name=f"{args.secret_prefix}/django-secret-key",
-            description="Django SECRET_KEY of the app (signing); value written by the operator, never by Pulumi",
+            description="Django SECRET_KEY of the app (signing); value generated once inside pulumi up, never a Pulumi input",
             kms_key_id=args.database_key_arn,
             recovery_window_in_days=30,
             opts=child,
@@ -324,6 +324,8 @@ class AppIam(pulumi.ComponentResource):
 
         #: what the service's tasks need before they start
         self.service_policies = [self.policies["execution"], self.policies["task"]]
+        #: what the one-off db-provision task needs before it runs (components/provisioning.py)
+        self.provision_policies = [self.policies["db-provision-execution"], self.policies["db-provision"]]
         self.django_secret_arn = django_arn
         self.execution_role_arn = self.execution_role.arn
         self.task_role_arn = self.task_role.arn

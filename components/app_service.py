@@ -28,9 +28,10 @@
   makes it ``provision_db``: ``ensure_db_roles`` (create or update ``kakoi_owner`` and
   ``kakoi_web``, keep or, with ``--rotate``, replace their passwords, write the role
   secrets), then the migrations as the owner (docs/database-roles.md). An operator runs
-  it with ``aws ecs run-task`` (docs/runbooks/deploy.md): before the first start of the
-  service, to rotate the role passwords, after a restore, and before a release that
-  changes the roles' grants. Keeping it out of the service keeps the master password and
+  it inside every ``pulumi up`` that brings a new image or task definition revision,
+  before the service (components/provisioning.py, which also writes the Django key on the
+  first deploy); an operator runs it with ``aws ecs run-task`` only to rotate the role
+  passwords and after a restore (docs/runbooks/deploy.md). Keeping it out of the service keeps the master password and
   the role secrets' write access out of every long-running task (components/app_iam.py:
   ECS has no per-container task roles, so the web container would share them), and it is
   the only way the first deploy can work at all: ECS does not start a task whose
@@ -65,6 +66,8 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+
+from components.provisioning import Provisioning, ProvisioningArgs
 
 CONTROLS: dict[str, str] = {
     "AVL-1": "at least two Fargate tasks (production) spread over every AZ's private subnet, AZ rebalancing on, "
@@ -197,6 +200,11 @@ def hardened_container(
     }
     if command:
         container["command"] = list(command)
+    # what ECS fills in when a definition omits it, written out so that the definition AWS returns
+    # equals the declaration (otherwise a perpetual replacement; docs/deploy-reality.md):
+    # cpu 0, and empty portMappings / volumesFrom / systemControls
+    # https://github.com/hashicorp/terraform-aws-consul-ecs/issues/318
+    container.update({"cpu": 0, "portMappings": [], "volumesFrom": [], "systemControls": []})
     return container
 
 
@@ -248,7 +256,9 @@ def service_containers(
         region=region,
         tmp_volume=f"{WEB}-tmp",
     )
-    web["portMappings"] = [{"name": "http", "containerPort": app_port, "protocol": "tcp"}]
+    # awsvpc: ECS sets hostPort to containerPort; declared so the returned definition equals ours
+    # (https://github.com/hashicorp/terraform-provider-aws/issues/3401)
+    web["portMappings"] = [{"name": "http", "containerPort": app_port, "hostPort": app_port, "protocol": "tcp"}]
     web["dependsOn"] = [{"containerName": MIGRATE, "condition": "SUCCESS"}]
     probe = f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{app_port}{HEALTH_PATH_LIVE}', timeout=4)"
     web["healthCheck"] = {
@@ -313,6 +323,8 @@ class AppServiceArgs:
     ecs_exec: bool
     service_enabled: bool = True
     health_check_grace_seconds: int = 120
+    #: secrets besides the Django key that start empty and are generated inside the run (the TURN secret)
+    generated_secret_arns: Sequence[pulumi.Input[str]] = ()
     #: the TURN relay's shared secret (components/relay.py), injected into `web` as KAKOI_TURN_SECRET
     turn_secret_arn: pulumi.Input[str] | None = None
 
@@ -331,9 +343,12 @@ class AppService(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
         *,
         service_ready: Sequence[pulumi.Resource] = (),
+        provision_ready: Sequence[pulumi.Resource] = (),
     ):
         """`service_ready`: what must exist before the service starts tasks (the listener that
-        attaches the target group to the load balancer, the roles' policies)."""
+        attaches the target group to the load balancer, the roles' policies). `provision_ready`:
+        what the db-provision task needs before it runs inside `pulumi up` (the VPC endpoints, its
+        roles' policies) besides what its inputs already order (the database, the secrets)."""
         super().__init__("kakoi:app_service:AppService", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         prefix = args.name_prefix
@@ -404,6 +419,24 @@ class AppService(pulumi.ComponentResource):
             opts=child,
         )
 
+        # ---- roles, role secrets and the Django key, inside the run, before the service (components/provisioning.py)
+        self.provisioning = Provisioning(
+            f"{name}-provisioning",
+            ProvisioningArgs(
+                region=args.region,
+                cluster_name=self.cluster.name,
+                task_definition_arn=self.db_provision_task_definition.arn,
+                subnet_ids=args.subnet_ids,
+                security_group_id=args.security_group_id,
+                django_secret_arn=args.django_secret_arn,
+                log_group_name=self.log_group.name,
+                image_ref=args.image_ref,
+                generated_secret_arns=args.generated_secret_arns,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+            ready=provision_ready,
+        )
+
         self.service = None
         self.scaling_target: aws.appautoscaling.Target | None = None
         self.scaling_policies: list[aws.appautoscaling.Policy] = []
@@ -434,7 +467,10 @@ class AppService(pulumi.ComponentResource):
                 propagate_tags="SERVICE",
                 # `pulumi up` waits for the deployment and fails when it failed (and was rolled back)
                 wait_for_steady_state=True,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=list(service_ready), ignore_changes=["desiredCount"]),
+                # the first tasks find their secrets filled and the schema migrated: provisioning ran first
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=[*service_ready, self.provisioning.run], ignore_changes=["desiredCount"]
+                ),
             )
             resource_id = pulumi.Output.all(self.cluster.name, self.service.name).apply(lambda v: f"service/{v[0]}/{v[1]}")
             self.scaling_target = aws.appautoscaling.Target(

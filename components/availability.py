@@ -28,9 +28,20 @@
   window than the error budget allows" (an M-out-of-N alarm on the per-minute
   ``SuccessPercent``): with N probes, success >= SLO exactly while failures <=
   floor(N x (100 - SLO) / 100). Minutes without a probe result are ignored (they
-  are not failures of the service). ``canary-failing`` - three failed (or missing) probes in a row:
-  the fast signal. ``service-down`` - a composite alarm, in ALARM when the canary
+  are not failures of the service). ``canary-failing`` - three failed probes in a row:
+  the fast signal. Missing probe results are ``missing`` (not ``breaching``): a new alarm
+  on a canary that has not reported yet would otherwise open in ALARM on a healthy new
+  stack (CloudWatch treats every missing point of the evaluation range as bad:
+  https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data).
+  A canary that stops probing is reported instead by the ``canary-stopped`` EventBridge
+  rule (``Synthetics Canary Status Change`` to ``STOPPED`` or ``ERROR``,
+  https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/monitoring-events-eventbridge.html)
+  to the alert topic. ``service-down`` - a composite alarm, in ALARM when the canary
   fails or no target is healthy (components.alarms passes its hard-down alarms).
+* **Only what is there**: with no app serving (``serving`` False: the ECS service is not
+  declared) the canary is declared stopped and no availability alarm, rule or composite
+  exists; when it is, the canary starts only after the service reached a steady state
+  (``serving_ready``), so its first probe meets a healthy app.
 * **Dashboard** - availability, latency, errors, the WAF, database health, the
   service, the TURN relay beside it (healthy tasks, active/new TLS connections, TLS
   negotiation errors, CPU/memory and tasks), GuardDuty findings (matched by the routing
@@ -115,6 +126,10 @@ class AvailabilityArgs:
     access_logs_bucket: pulumi.Input[str]
     #: False stops the canary and declares no availability alarm (it cannot reach the load balancer)
     enabled: bool = True
+    #: the app is declared (an ECS service registers targets): without it the canary has nothing to probe
+    serving: bool = True
+    #: what must exist before the canary starts (the ECS service, which `pulumi up` waits on to be steady)
+    serving_ready: Sequence[pulumi.Resource] = field(default_factory=tuple)
     #: what the dashboard shows (the same inputs as the alarms; missing groups are left out)
     monitored: Monitored = field(default_factory=Monitored)
     #: EventBridge rules whose matches the dashboard counts as GuardDuty findings
@@ -123,6 +138,22 @@ class AvailabilityArgs:
     alarm_arns: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
     #: names of alarms (components.alarms) whose ALARM means the service is down, for the composite
     down_alarm_names: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
+
+
+#: canary states in which nothing probes the app (API_CanaryStatus)
+CANARY_STOPPED_STATES = ("STOPPED", "ERROR")
+
+
+def canary_stopped_pattern(canary_name: str) -> str:
+    """EventBridge pattern: this canary entered STOPPED or ERROR (Synthetics Canary Status Change events)."""
+    return json.dumps(
+        {
+            "source": ["aws.synthetics"],
+            "detail-type": ["Synthetics Canary Status Change"],
+            "detail": {"canary-name": [canary_name], "current-state": list(CANARY_STOPPED_STATES)},
+        },
+        sort_keys=True,
+    )
 
 
 def role_trust(account: str) -> str:
@@ -455,7 +486,8 @@ class Availability(pulumi.ComponentResource):
             opts=child,
         )
 
-        # ---- the canary
+        # ---- the canary (probing only when there is an app to probe)
+        probing = args.enabled and args.serving
         self.canary = aws.synthetics.Canary(
             f"{name}-healthz",
             name=self.canary_name,
@@ -476,10 +508,10 @@ class Availability(pulumi.ComponentResource):
             },
             success_retention_period=args.artifact_retention_days,
             failure_retention_period=args.artifact_retention_days,
-            start_canary=args.enabled,
+            start_canary=probing,
             # remove the canary's Lambda function and layers with it
             delete_lambda=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy_res]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy_res, *args.serving_ready]),
         )
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-canary",
@@ -491,7 +523,8 @@ class Availability(pulumi.ComponentResource):
 
         # ---- availability alarms
         self.alarms = {}
-        if args.enabled:
+        self.stopped_rule: aws.cloudwatch.EventRule | None = None
+        if probing:
             budget = failures_allowed(args.window_minutes, args.slo_percent)
             self.alarms["availability-slo"] = self._alarm(
                 name,
@@ -513,12 +546,27 @@ class Availability(pulumi.ComponentResource):
                 f"{self.health_url} failed 3 probes in a row",
                 evaluation_periods=3,
                 datapoints_to_alarm=3,
-                # no data = the probe did not run or did not report: nobody has shown the service is up
-                treat_missing_data="breaching",
+                # judged on probes that ran: before the first run there is no data, and "breaching" would
+                # open a new stack in ALARM; a canary that stops running is canary-stopped's business
+                treat_missing_data="missing",
+            )
+            self.stopped_rule = aws.cloudwatch.EventRule(
+                f"{name}-canary-stopped",
+                name=f"{args.name_prefix}-canary-stopped",
+                description=f"The availability canary {self.canary_name} stopped or failed: nothing probes the app",
+                event_pattern=canary_stopped_pattern(self.canary_name),
+                opts=child,
+            )
+            aws.cloudwatch.EventTarget(
+                f"{name}-canary-stopped",
+                rule=self.stopped_rule.name,
+                target_id="alerts-topic",
+                arn=args.alerts_topic_arn,
+                opts=child,
             )
 
         # ---- the composite: the service is down when any hard-down signal is in ALARM
-        down: list[pulumi.Input[str]] = [*([self.alarms["canary-failing"].name] if args.enabled else []), *args.down_alarm_names]
+        down: list[pulumi.Input[str]] = [*([self.alarms["canary-failing"].name] if probing else []), *args.down_alarm_names]
         self.service_down: aws.cloudwatch.CompositeAlarm | None = None
         if down:
             self.service_down = aws.cloudwatch.CompositeAlarm(
@@ -561,7 +609,7 @@ class Availability(pulumi.ComponentResource):
         )
 
         self.alarm_names = {k: a.name for k, a in self.alarms.items()}
-        self.canary_failing_alarm_name = self.alarms["canary-failing"].name if args.enabled else None
+        self.canary_failing_alarm_name = self.alarms["canary-failing"].name if probing else None
         self.register_outputs(
             {
                 "canary": self.canary.name,

@@ -62,7 +62,12 @@ class BackupPlanArgs:
 
 
 def protect_recovery_points_policy() -> str:
-    """Nobody deletes a recovery point or shortens its retention by hand (BAK-2).
+    """Nobody deletes a recovery point or shortens its retention by hand, nor replaces this policy (BAK-2).
+
+    ``backup:PutBackupVaultAccessPolicy`` is denied too: otherwise anyone with IAM rights on the
+    vault replaces the policy and then deletes (staging has no vault lock). The Config rule counts a
+    vault compliant only when its policy denies all three actions. To change the policy on purpose,
+    ``backup:DeleteBackupVaultAccessPolicy`` (not denied, and audited by CloudTrail) removes it first.
 
     ``Resource`` is ``"*"`` (every recovery point in the vault the policy is attached to), not the
     vault's ARN: these actions are authorized against the recovery point's ARN (for RDS, the
@@ -77,7 +82,7 @@ def protect_recovery_points_policy() -> str:
             "Sid": "DenyRecoveryPointDeletion",
             "Effect": "Deny",
             "Principal": {"AWS": "*"},
-            "Action": ["backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"],
+            "Action": ["backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle", "backup:PutBackupVaultAccessPolicy"],
             "Resource": "*",
         }
     )
@@ -117,12 +122,14 @@ class BackupPlan(pulumi.ComponentResource):
             )
             vaults.append(("dr-vault", self.dr_vault, args.dr_region))
         for label, vault, region in vaults:
+            # the policy denies PutBackupVaultAccessPolicy to everyone, the deployer included: a changed
+            # policy is applied by deleting the old one (DeleteBackupVaultAccessPolicy) and putting the new
             aws.backup.VaultPolicy(
                 f"{name}-{label}",
                 backup_vault_name=vault.name,
                 policy=protect_recovery_points_policy(),
                 region=region,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, replace_on_changes=["policy"], delete_before_replace=True),
             )
         self.vault_locks: list[aws.backup.VaultLockConfiguration] = []
         if args.vault_lock:

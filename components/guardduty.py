@@ -15,7 +15,14 @@
   - ``EBS_MALWARE_PROTECTION`` - Malware Protection for EC2 (scans volumes of
     workloads a finding points at);
   - ``RUNTIME_MONITORING`` with ``ECS_FARGATE_AGENT_MANAGEMENT`` - GuardDuty
-    manages its security agent in the app's Fargate tasks.
+    manages its security agent in the app's Fargate tasks. The other two additional
+    configurations of that feature (``EC2_AGENT_MANAGEMENT``, ``EKS_ADDON_MANAGEMENT``) are
+    declared too, ``DISABLED`` (no EC2 instances, no EKS here): ``GetDetector`` returns the
+    whole set of a feature's additional configurations, the provider stores what AWS
+    returns, and a declaration naming only one of them differs from it on every later
+    ``pulumi up`` (a perpetual diff; docs/deploy-reality.md). The list is in name order.
+    https://docs.aws.amazon.com/guardduty/latest/APIReference/API_DetectorAdditionalConfigurationResult.html
+    https://github.com/prowler-cloud/prowler/pull/12564 (a live GetDetector's additional configurations)
 
   Removing a DetectorFeature resource does not turn the feature off in AWS.
 * **Malware Protection for S3** - a plan on the media bucket scans every new
@@ -59,12 +66,39 @@ FEATURES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("EBS_MALWARE_PROTECTION", ()),
     ("RUNTIME_MONITORING", ("ECS_FARGATE_AGENT_MANAGEMENT",)),
 )
+#: every additional configuration AWS reports for a feature (API_DetectorAdditionalConfigurationResult):
+#: all of them are declared, the ones not in FEATURES as DISABLED, so the declaration equals what AWS returns
+ADDITIONAL_CONFIGURATIONS: dict[str, tuple[str, ...]] = {
+    "RUNTIME_MONITORING": ("EC2_AGENT_MANAGEMENT", "ECS_FARGATE_AGENT_MANAGEMENT", "EKS_ADDON_MANAGEMENT"),
+}
+
+
+def additional_configurations(
+    feature: str, enabled: Sequence[str]
+) -> list[aws.guardduty.DetectorFeatureAdditionalConfigurationArgsDict] | None:
+    """The full, name-ordered set of a feature's additional configurations (None when it has none)."""
+    names = ADDITIONAL_CONFIGURATIONS.get(feature, ())
+    unknown = set(enabled) - set(names)
+    if unknown:
+        raise ValueError(f"{feature}: unknown additional configuration(s) {sorted(unknown)}")
+    configs: list[aws.guardduty.DetectorFeatureAdditionalConfigurationArgsDict] = [
+        {"name": x, "status": "ENABLED" if x in enabled else "DISABLED"} for x in names
+    ]
+    return configs or None
+
+
 #: GuardDuty severities: low 1.0-3.9, medium 4.0-6.9, high 7.0-8.9, critical 9.0-10.0
 MIN_ALERT_SEVERITY = 4
 SCAN_STATUS_TAG = "GuardDutyMalwareScanStatus"
 #: the object GuardDuty writes to prove it can reach the bucket
 VALIDATION_OBJECT = "malware-protection-resource-validation-object"
 MANAGED_RULE_PREFIX = "DO-NOT-DELETE-AmazonGuardDutyMalwareProtectionS3"
+
+
+def scan_role_name(name_prefix: str) -> str:
+    """The Malware Protection plan's role: the only principal GuardDuty reads and tags media objects as
+    (components.media_bucket exempts it from the bucket's TLS 1.3 deny, ENC-1)."""
+    return f"{name_prefix}-guardduty-malware-scan"
 
 
 @dataclass(frozen=True)
@@ -212,7 +246,7 @@ class GuardDuty(pulumi.ComponentResource):
                     detector_id=self.detector_id,
                     name=feature,
                     status="ENABLED",
-                    additional_configurations=[{"name": x, "status": "ENABLED"} for x in extra] or None,
+                    additional_configurations=additional_configurations(feature, extra),
                     opts=child,
                 )
             )
@@ -223,7 +257,7 @@ class GuardDuty(pulumi.ComponentResource):
         if args.media_bucket_name is not None:
             self.scan_role = aws.iam.Role(
                 f"{name}-malware-scan",
-                name=f"{args.name_prefix}-guardduty-malware-scan",
+                name=scan_role_name(args.name_prefix),
                 description="GuardDuty Malware Protection for S3: scans and tags new objects of the media bucket",
                 assume_role_policy=acct.apply(scan_role_trust),
                 opts=child,

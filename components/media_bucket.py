@@ -3,7 +3,15 @@
 * SSE-KMS with the media key and an S3 Bucket Key (fewer KMS calls), versioning,
   public access blocked, BucketOwnerEnforced (no ACLs).
 * A bucket policy that refuses non-TLS requests and TLS below 1.3 (ENC-1), and
-  uploads that ask for another encryption than the media key.
+  uploads that ask for another encryption than the media key. Two service roles are
+  exempt from the TLS 1.3 deny (never from the plain-HTTP deny), by ``aws:PrincipalArn``:
+  the role S3 replication acts as and the role GuardDuty Malware Protection scans and
+  tags objects as. AWS documents that S3 serves TLS 1.3 on every endpoint except
+  PrivateLink for S3 and Multi-Region Access Points
+  (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingEncryptionInTransit.html), but
+  not which endpoint or TLS version these services' own requests use; a deny they hit
+  would fail every replication or end every scan ``ACCESS_DENIED`` silently (no upload
+  would ever become downloadable). The reasoned exception is in docs/controls.md, ENC-1.
 * Server access logs to the log archive's access-logs bucket (LOG-1, S3.9).
 * A lifecycle that aborts incomplete multipart uploads and expires noncurrent
   versions after a configured number of days (a user's deletion becomes physical
@@ -21,6 +29,7 @@ Every bucket is protected from `pulumi destroy` and replacement (protect + retai
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -33,6 +42,18 @@ CONTROLS: dict[str, str] = {
     "ENC-1": "the media bucket policy denies non-TLS requests and TLS below 1.3; objects are SSE-KMS with the media key",
     "BCP-1": "media can be replicated (prod: on) to a hardened bucket in the DR region encrypted with the DR media key",
     "LOG-1": "server access logs of the media bucket go to the log archive's access-logs bucket",
+}
+EXCEPTIONS: dict[str, str] = {
+    "ENC-1": "two AWS service roles are exempt from the TLS 1.3 deny of the media buckets, by aws:PrincipalArn and "
+    "nobody else: <prefix>-media-replication (S3 replication reads the source and writes the DR replica as this role) "
+    "and <prefix>-guardduty-malware-scan (GuardDuty Malware Protection for S3 reads and tags each upload as this role). "
+    "Why: S3 serves TLS 1.3 on every endpoint except PrivateLink for S3 and Multi-Region Access Points "
+    "(AmazonS3/latest/userguide/UsingEncryptionInTransit.html), but AWS documents neither the endpoint nor the TLS "
+    "version these services' own requests use, and a deny they hit fails silently (replication stops; every scan ends "
+    "ACCESS_DENIED, so no upload ever becomes downloadable). Limits: both roles can only be assumed by their service "
+    "(s3.amazonaws.com / malware-protection-plan.guardduty.amazonaws.com, source account pinned), hold only the "
+    "documented permissions, stay under the plain-HTTP deny, and carry data AWS-internally; no user, app or operator "
+    "request is exempt. Media on the user's path (presigned POST and GET) is TLS 1.3 only.",
 }
 
 #: response headers the browser may read: ETag of an upload, ranges of a media download
@@ -57,13 +78,26 @@ class MediaBucketArgs:
     app_origin: str
     noncurrent_days: int
     replication: bool
+    #: the partition (role ARNs of the TLS exemption)
+    partition: pulumi.Input[str] = "aws"
+    #: names of service roles (besides the replication role) exempt from the TLS 1.3 deny of the
+    #: primary bucket: the GuardDuty Malware Protection plan's role (components.guardduty.scan_role_name)
+    tls_exempt_role_names: Sequence[str] = ()
 
 
-def media_policy(bucket_arn: str, key_arn: str) -> str:
-    """TLS 1.3 only; uploads may not pick another encryption or another key than the bucket's."""
+def replication_role_name(name_prefix: str) -> str:
+    return f"{name_prefix}-media-replication"
+
+
+def role_arn(partition: str, account: str, role_name: str) -> str:
+    return f"arn:{partition}:iam::{account}:role/{role_name}"
+
+
+def media_policy(bucket_arn: str, key_arn: str, tls_exempt_role_arns: Sequence[str] = ()) -> str:
+    """TLS 1.3 only (except the service roles named); uploads may not pick another encryption or key."""
     return s3_policies.document(
         s3_policies.deny_insecure_transport(bucket_arn),
-        s3_policies.deny_tls_below(bucket_arn, "1.3"),
+        s3_policies.deny_tls_below(bucket_arn, "1.3", except_principal_arns=tls_exempt_role_arns),
         {
             "Sid": "DenyOtherEncryption",
             "Effect": "Deny",
@@ -154,7 +188,8 @@ class MediaBucket(pulumi.ComponentResource):
             force_destroy=False,
             opts=keep,
         )
-        self.versioning = self._harden(name, self.bucket, args.key_arn, None)
+        replication_roles = [replication_role_name(args.name_prefix)] if args.replication else []
+        self.versioning = self._harden(name, self.bucket, args.key_arn, None, [*args.tls_exempt_role_names, *replication_roles])
         self.logging = aws.s3.BucketLogging(
             name,
             bucket=self.bucket.id,
@@ -183,7 +218,9 @@ class MediaBucket(pulumi.ComponentResource):
         )
 
     # -- the hardening every media bucket gets (primary and DR) --------------------------
-    def _harden(self, name: str, bucket: aws.s3.Bucket, key_arn: pulumi.Input[str], region: str | None) -> aws.s3.BucketVersioning:
+    def _harden(
+        self, name: str, bucket: aws.s3.Bucket, key_arn: pulumi.Input[str], region: str | None, tls_exempt_roles: Sequence[str]
+    ) -> aws.s3.BucketVersioning:
         versioning = bucket_baseline.harden_bucket(
             name,
             bucket,
@@ -220,7 +257,10 @@ class MediaBucket(pulumi.ComponentResource):
             region=region,
             opts=child,
         )
-        policy = pulumi.Output.all(bucket.arn, key_arn).apply(lambda v: media_policy(v[0], v[1]))
+        exempt = sorted(tls_exempt_roles)
+        policy = pulumi.Output.all(bucket.arn, key_arn, self.args.partition, self.args.account_id).apply(
+            lambda v: media_policy(v[0], v[1], [role_arn(v[2], v[3], r) for r in exempt])
+        )
         aws.s3.BucketPolicy(name, bucket=bucket.id, policy=policy, region=region, opts=child)
         return versioning
 
@@ -251,7 +291,7 @@ class MediaBucket(pulumi.ComponentResource):
             region=dr,
             opts=keep,
         )
-        dr_versioning = self._harden(f"{name}-dr", self.dr_bucket, dr_key_arn, dr)
+        dr_versioning = self._harden(f"{name}-dr", self.dr_bucket, dr_key_arn, dr, [replication_role_name(args.name_prefix)])
         aws.s3.BucketLogging(
             f"{name}-dr",
             bucket=self.dr_bucket.id,
@@ -264,7 +304,7 @@ class MediaBucket(pulumi.ComponentResource):
         trust = acct.apply(lambda a: iam_policies.service_trust_policy("s3.amazonaws.com", source_account=a))
         self.replication_role = aws.iam.Role(
             f"{name}-replication",
-            name=f"{args.name_prefix}-media-replication",
+            name=replication_role_name(args.name_prefix),
             description="S3 replication of the media bucket to the DR region (BCP-1)",
             assume_role_policy=trust,
             opts=child,

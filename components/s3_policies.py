@@ -6,6 +6,9 @@ Plain functions returning IAM policy JSON; components call them inside
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from components.iam_policies import Statement, document
 
 __all__ = [
@@ -30,18 +33,25 @@ def deny_insecure_transport(bucket_arn: str) -> Statement:
     }
 
 
-def deny_tls_below(bucket_arn: str, version: str = "1.3") -> Statement:
+def deny_tls_below(bucket_arn: str, version: str = "1.3", *, except_principal_arns: Sequence[str] = ()) -> Statement:
     """Refuse requests negotiated with a TLS version below `version` (ENC-1).
 
+    `except_principal_arns`: IAM roles AWS services act as (S3 replication, GuardDuty Malware
+    Protection) whose TLS version AWS does not document; they are exempt by ``aws:PrincipalArn``
+    and nobody else is (docs/controls.md, ENC-1). The plain-HTTP deny still covers them.
     https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html (s3:TlsVersion)
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn
     """
+    condition: dict[str, Any] = {"NumericLessThan": {"s3:TlsVersion": version}}
+    if except_principal_arns:
+        condition["ArnNotEquals"] = {"aws:PrincipalArn": sorted(except_principal_arns)}
     return {
         "Sid": "DenyTlsBelow" + version.replace(".", ""),
         "Effect": "Deny",
         "Principal": "*",
         "Action": "s3:*",
         "Resource": [bucket_arn, f"{bucket_arn}/*"],
-        "Condition": {"NumericLessThan": {"s3:TlsVersion": version}},
+        "Condition": condition,
     }
 
 

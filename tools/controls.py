@@ -7,8 +7,9 @@ Sources, all read without running the program:
 * docs/security-sheet.md: the sheet IDs, what they say and where they live;
 * the stack export (the offline render, or `--file` for a real export);
 * components/*.py and the app's modules (app/**/*.py, tests and migrations left out):
-  each module's `CONTROLS` literal, parsed with `ast` (never imported), and the
-  components of that module found in the stack;
+  each module's `CONTROLS` literal (and `EXCEPTIONS`: known, reasoned deviations from a
+  sheet item, per ID), parsed with `ast` (never imported), and the components of that
+  module found in the stack;
 * docs/runbooks/*.md and docs/*.md: the documents that name the ID (ops items);
 * the CrossGuard pack, evaluated on the export with policies/config.<stack>.json;
 * tests/ and app/tests/: test functions whose name (test_enc1_...) or docstring
@@ -92,6 +93,8 @@ class ModuleControls:
     module: str  # components/<module>.py
     path: str
     controls: dict[str, str]
+    #: known, reasoned exceptions to a sheet item (ID -> why, and what limits it): `EXCEPTIONS = {...}`
+    exceptions: dict[str, str] = field(default_factory=dict)
 
 
 def _module_files(directory: Path) -> list[Path]:
@@ -105,6 +108,7 @@ def parse_controls(directory: Path = COMPONENTS) -> list[ModuleControls]:
     out: list[ModuleControls] = []
     for path in _module_files(directory):
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        literals: dict[str, dict[str, str]] = {}
         for node in tree.body:
             target = (
                 node.target
@@ -114,11 +118,13 @@ def parse_controls(directory: Path = COMPONENTS) -> list[ModuleControls]:
                 else None
             )
             value = node.value if isinstance(node, (ast.AnnAssign, ast.Assign)) else None
-            if isinstance(target, ast.Name) and target.id == "CONTROLS" and value is not None:
-                controls = ast.literal_eval(value)
-                if isinstance(controls, dict):
-                    shown = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
-                    out.append(ModuleControls(path.stem, shown, {str(k): str(v) for k, v in controls.items()}))
+            if isinstance(target, ast.Name) and target.id in ("CONTROLS", "EXCEPTIONS") and value is not None:
+                found = ast.literal_eval(value)
+                if isinstance(found, dict):
+                    literals[target.id] = {str(k): str(v) for k, v in found.items()}
+        if "CONTROLS" in literals:
+            shown = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+            out.append(ModuleControls(path.stem, shown, literals["CONTROLS"], literals.get("EXCEPTIONS", {})))
     return out
 
 
@@ -381,6 +387,13 @@ def to_markdown(rep: ControlsReport) -> str:
                 if not impl.components and not impl.module.path.startswith("app/"):
                     lines.append(f"  - (no component of this module in the {rep.stack} stack)")
             lines.append("")
+        exceptions = [
+            (impl.module.path, impl.module.exceptions[i.item.id]) for impl in i.implementations if i.item.id in impl.module.exceptions
+        ]
+        if exceptions:
+            lines.append("Known, reasoned exceptions:")
+            lines += [f"- `{path}`: {why}" for path, why in exceptions]
+            lines.append("")
         if i.docs:
             lines.append("Documented in:")
             lines += [f"- [{d}]({d.removeprefix('docs/')})" for d in i.docs]
@@ -481,6 +494,13 @@ def to_html(rep: ControlsReport) -> str:
                     for t, n, k in impl.components
                 )
                 out.append(f"<li><code>{e(impl.module.path)}</code>: {e(impl.how)}<ul>{subs}</ul></li>")
+            out.append("</ul>")
+        exceptions = [
+            (impl.module.path, impl.module.exceptions[i.item.id]) for impl in i.implementations if i.item.id in impl.module.exceptions
+        ]
+        if exceptions:
+            out.append("<p>Known, reasoned exceptions:</p><ul>")
+            out += [f"<li><code>{e(path)}</code>: {e(why)}</li>" for path, why in exceptions]
             out.append("</ul>")
         if i.docs:
             out.append("<p>Documented in:</p><ul>")

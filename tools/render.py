@@ -97,6 +97,11 @@ class Registration:
     external: bool = False
     #: earlier URNs of this resource (`opts.aliases`, and those inherited from an aliased parent)
     aliases: list[str] = field(default_factory=list)
+    #: resource options that shape the second `pulumi up` (docs/deploy-reality.md); the engine's
+    #: state keeps ignoreChanges/replaceOnChanges too; exported only when set
+    ignore_changes: list[str] = field(default_factory=list)
+    replace_on_changes: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
 
 
 def make_urn(stack: str, project: str, parent: str, typ: str, name: str) -> str:
@@ -139,6 +144,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             protect=bool(request.protect),
             retain_on_delete=bool(request.retainOnDelete),
             aliases=self._aliases(request, urn),
+            ignore_changes=list(request.ignoreChanges),
+            replace_on_changes=list(request.replaceOnChanges),
+            delete_before_replace=bool(request.deleteBeforeReplace),
         )
         if request.type != "pulumi:pulumi:Stack":
             reg.id = response.id
@@ -243,6 +251,12 @@ def _to_export(regs: list[Registration]) -> dict[str, Any]:
             item["aliases"] = r.aliases
         if r.retain_on_delete:
             item["retainOnDelete"] = True
+        if r.ignore_changes:
+            item["ignoreChanges"] = list(r.ignore_changes)
+        if r.replace_on_changes:
+            item["replaceOnChanges"] = list(r.replace_on_changes)
+        if r.delete_before_replace:
+            item["deleteBeforeReplace"] = True
         if r.provider:
             item["provider"] = r.provider
         if r.dependencies:

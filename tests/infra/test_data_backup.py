@@ -92,7 +92,13 @@ def test_bak2_vault_policies_deny_deleting_recovery_points(each_stack: StackView
         assert p.region == v.region
         (st,) = json.loads(p.inputs["policy"])["Statement"]
         assert st["Effect"] == "Deny"
-        assert set(st["Action"]) == {"backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"}
+        # PutBackupVaultAccessPolicy too: the Config rule backup-recovery-point-manual-deletion-disabled
+        # requires all three, else anyone with IAM rights replaces the policy and then deletes
+        assert set(st["Action"]) == {
+            "backup:DeleteRecoveryPoint",
+            "backup:UpdateRecoveryPointLifecycle",
+            "backup:PutBackupVaultAccessPolicy",
+        }
         assert st["Resource"] == "*"
         assert st["Principal"] == {"AWS": "*"}
         assert "Condition" not in st
@@ -109,3 +115,13 @@ def test_bak2_prod_vaults_are_locked_in_compliance_mode(prod: StackView, staging
         assert lock.inputs["maxRetentionDays"] == 1096
         assert lock.protect
     assert not staging.of_type("aws:backup/vaultLockConfiguration:VaultLockConfiguration")
+
+
+def test_bak2_vault_policy_changes_delete_first(each_stack: StackView) -> None:
+    """BAK-2: the policy denies PutBackupVaultAccessPolicy to the deployer too, so a changed policy is applied
+    by replacing the VaultPolicy (delete first, DeleteBackupVaultAccessPolicy), never by an in-place Put."""
+    policies = each_stack.of_type("aws:backup/vaultPolicy:VaultPolicy")
+    assert len(policies) == 2
+    for p in policies:
+        assert p.raw.get("replaceOnChanges") == ["policy"], p.name
+        assert p.raw.get("deleteBeforeReplace") is True, p.name

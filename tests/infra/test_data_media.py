@@ -45,7 +45,7 @@ def test_enc1_policy_denies_plain_http_and_tls_below_13(each_stack: StackView) -
     arn = each_stack.one(BUCKET, "media").outputs["arn"]
     st = policy_statements(each_stack, "media")
     assert st["DenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    assert st["DenyTlsBelow13"]["Condition"] == {"NumericLessThan": {"s3:TlsVersion": "1.3"}}
+    assert st["DenyTlsBelow13"]["Condition"]["NumericLessThan"] == {"s3:TlsVersion": "1.3"}
     for sid in ("DenyInsecureTransport", "DenyTlsBelow13"):
         assert st[sid]["Effect"] == "Deny" and st[sid]["Principal"] == "*"
         assert st[sid]["Resource"] == [arn, f"{arn}/*"]
@@ -170,3 +170,23 @@ def test_dr_region_resources_are_in_osaka(stack: str, prod: StackView, staging: 
     names = {r.name for r in dr}
     assert {"keys-dr-database", "keys-dr-backup", "keys-dr-media", "backup-dr-vault", "db-dr-backups"} <= names
     assert {r.region for r in view if r.custom and r.type.startswith("aws:") and r.region} <= {"ap-northeast-1", "ap-northeast-3"}
+
+
+def test_enc1_tls13_deny_exempts_exactly_the_scan_and_replication_roles(prod: StackView, staging: StackView) -> None:
+    """ENC-1 (known exception, docs/controls.md): only the GuardDuty Malware Protection role and (with replication)
+    the S3 replication role are exempt from the TLS 1.3 deny, by aws:PrincipalArn; both stay under the HTTP deny;
+    and those ARNs are the roles the stack declares."""
+    for view, replicated in ((prod, True), (staging, False)):
+        roles = {r.name: r.outputs["arn"] for r in view.of_type("aws:iam/role:Role")}
+        scan, repl = roles["guardduty-malware-scan"], roles.get("media-replication")
+        assert (repl is not None) is replicated
+        st = policy_statements(view, "media")
+        expected = sorted([scan, *([repl] if repl else [])])
+        assert st["DenyTlsBelow13"]["Condition"]["ArnNotEquals"] == {"aws:PrincipalArn": expected}
+        assert "ArnNotEquals" not in st["DenyInsecureTransport"]["Condition"]
+        plan = view.one("aws:guardduty/malwareProtectionPlan:MalwareProtectionPlan")
+        assert plan.inputs["role"] == scan
+        if replicated:
+            assert view.one("aws:s3/bucketReplicationConfig:BucketReplicationConfig", "media").inputs["role"] == repl
+            dr = policy_statements(view, "media-dr")
+            assert dr["DenyTlsBelow13"]["Condition"]["ArnNotEquals"] == {"aws:PrincipalArn": [repl]}

@@ -172,7 +172,7 @@ def test_rec1_web_starts_only_after_migrate_succeeded(each_stack: StackView) -> 
     c = dv.containers(each_stack, "app")
     assert c["migrate"]["essential"] is False
     assert c["migrate"]["command"] == app_service.MIGRATE_COMMAND
-    assert "portMappings" not in c["migrate"]
+    assert c["migrate"]["portMappings"] == [], "migrate listens on nothing (empty, as ECS returns it)"
     assert c["web"]["essential"] is True
     assert c["web"]["dependsOn"] == [{"containerName": "migrate", "condition": "SUCCESS"}]
 
@@ -198,7 +198,7 @@ def test_avl1_web_liveness_check_uses_python_not_curl(each_stack: StackView) -> 
     assert "http://127.0.0.1:8000/healthz/live" in check["command"][3]
     assert not any("curl" in part for part in check["command"])
     assert check["startPeriod"] >= 30
-    assert web["portMappings"] == [{"name": "http", "containerPort": 8000, "protocol": "tcp"}]
+    assert web["portMappings"] == [{"name": "http", "containerPort": 8000, "hostPort": 8000, "protocol": "tcp"}]
 
 
 # ---- service -------------------------------------------------------------------------------

@@ -210,7 +210,18 @@ def test_avl1_canary_failing_and_service_down_in_prod(prod: StackView) -> None:
     """AVL-1: three failed probes in a row alarm; service-down is ALARM when the canary fails or no target is healthy."""
     fast = alarms(prod)["kakoi-prod-canary-failing"].inputs
     assert (fast["evaluationPeriods"], fast["datapointsToAlarm"], fast["period"]) == (3, 3, 60)
-    assert fast["treatMissingData"] == "breaching", "a probe that stops reporting must alarm"
+    # not "breaching": a new alarm on a canary that has not reported yet would open in ALARM on a healthy
+    # new stack; a canary that stops probing is reported by the canary-stopped rule instead
+    assert fast["treatMissingData"] == "missing"
+    rule = prod.one("aws:cloudwatch/eventRule:EventRule", "availability-canary-stopped")
+    pattern = json.loads(rule.inputs["eventPattern"])
+    assert pattern == {
+        "source": ["aws.synthetics"],
+        "detail-type": ["Synthetics Canary Status Change"],
+        "detail": {"canary-name": ["kakoi-prod-healthz"], "current-state": ["STOPPED", "ERROR"]},
+    }
+    target = prod.one("aws:cloudwatch/eventTarget:EventTarget", "availability-canary-stopped")
+    assert target.inputs["arn"] == topic_arn(prod) and rule.inputs["name"].startswith("kakoi-prod-")
     composite = prod.one(COMPOSITE).inputs
     assert composite["alarmName"] == "kakoi-prod-service-down"
     assert composite["alarmRule"] == 'ALARM("kakoi-prod-canary-failing") OR ALARM("kakoi-prod-alb-no-healthy-targets")'

@@ -41,8 +41,11 @@ def test_av1_each_protection_feature_is_its_own_resource_on_the_detector(each_st
     for name, feature in features.items():
         assert feature.inputs["detectorId"] == detector.raw["id"], name
         assert feature.inputs["status"] == "ENABLED", name
+    # the whole set AWS returns, in name order: only the Fargate agent is on (no perpetual diff, docs/deploy-reality.md)
     assert features["RUNTIME_MONITORING"].inputs["additionalConfigurations"] == [
-        {"name": "ECS_FARGATE_AGENT_MANAGEMENT", "status": "ENABLED"}
+        {"name": "EC2_AGENT_MANAGEMENT", "status": "DISABLED"},
+        {"name": "ECS_FARGATE_AGENT_MANAGEMENT", "status": "ENABLED"},
+        {"name": "EKS_ADDON_MANAGEMENT", "status": "DISABLED"},
     ]
     for name in ("S3_DATA_EVENTS", "RDS_LOGIN_EVENTS", "EBS_MALWARE_PROTECTION"):
         assert not features[name].inputs.get("additionalConfigurations"), name
@@ -192,3 +195,16 @@ def test_mon2_both_rules_target_the_alert_topic_and_are_named_for_its_policy(eac
         assert [t.inputs["arn"] for t in targets] == [topic], rule.name
         # SNS targets use the topic's resource policy, never a role (a role breaks delivery to encrypted topics)
         assert "roleArn" not in targets[0].inputs
+
+
+def test_av1_runtime_monitoring_declares_every_additional_configuration_aws_returns(each_stack: StackView) -> None:
+    """AV-1: a second `pulumi up` is a no-op: RUNTIME_MONITORING declares the full set GetDetector returns
+    (EC2_AGENT_MANAGEMENT, ECS_FARGATE_AGENT_MANAGEMENT, EKS_ADDON_MANAGEMENT), each once, name-ordered."""
+    from components.guardduty import ADDITIONAL_CONFIGURATIONS, additional_configurations
+
+    for feature in each_stack.of_type(FEATURE):
+        declared = feature.inputs.get("additionalConfigurations") or []
+        names = [c["name"] for c in declared]
+        assert names == sorted(names) == list(ADDITIONAL_CONFIGURATIONS.get(feature.inputs["name"], ())), feature.name
+    with pytest.raises(ValueError, match="EKS_RUNTIME"):
+        additional_configurations("RUNTIME_MONITORING", ["EKS_RUNTIME"])

@@ -105,3 +105,16 @@ def test_audit1_html_is_self_contained() -> None:
     page = to_html(_prod_report())
     assert page.startswith("<!DOCTYPE html>") and "<style>" in page
     assert not re.search(r"<(script|link|img)\b", page)
+
+
+def test_enc1_known_exceptions_are_carried_into_the_report() -> None:
+    """ENC-1: a module's EXCEPTIONS literal (media_bucket: the two service roles exempt from the TLS 1.3 deny) is
+    read with ast and printed under its sheet ID in the Markdown and HTML reports, and only there."""
+    media = next(m for m in parse_controls() if m.module == "media_bucket")
+    assert "ENC-1" in media.exceptions and "aws:PrincipalArn" in media.exceptions["ENC-1"]
+    report = _prod_report()
+    md, page = to_markdown(report), to_html(report)
+    enc1 = md.split("\n## ENC-1\n", 1)[1].split("\n## ", 1)[0]
+    assert "Known, reasoned exceptions:" in enc1 and "guardduty-malware-scan" in enc1 and "media-replication" in enc1
+    assert md.count("Known, reasoned exceptions:") == sum(len(m.exceptions) for m in parse_controls())
+    assert "Known, reasoned exceptions:" in page.split('id="enc-1"', 1)[1].split("</section>", 1)[0]
