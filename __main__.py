@@ -320,17 +320,12 @@ relay = Relay(
         user_quota=cfg.relay.user_quota,
         total_quota=cfg.relay.total_quota,
         drain_seconds=cfg.relay.drain_seconds,
-        # the relay needs the TURN secret the operator writes in the first deploy, like the app its secrets
+        # the TURN secret is written by the app's provisioning step; the service waits for it (start_service)
         service_enabled=cfg.app.service_enabled,
     ),
     opts=opts,
     log_delivery_ready=[logs.archive_policy],
 )
-pulumi.export("relayUrl", cfg.relay.turn_urls)
-pulumi.export("relayLoadBalancerDnsName", relay.dns_name)
-pulumi.export("relayClusterName", relay.cluster_name)
-pulumi.export("relayServiceName", relay.service_name)
-pulumi.export("relaySecretArn", relay.secret_arn)
 
 app_log_group = app_service_module.log_group_name(cfg.core.name_prefix)
 app_iam = AppIam(
@@ -409,6 +404,13 @@ app_service = AppService(
     service_ready=[edge.https_listener, *app_iam.service_policies],
     provision_ready=[*endpoints.interface.values(), endpoints.s3, *app_iam.provision_policies],
 )
+# the relay's tasks start only after the provisioning step has written the TURN secret
+relay.start_service(service_ready=[app_service.provisioning.run])
+pulumi.export("relayUrl", cfg.relay.turn_urls)
+pulumi.export("relayLoadBalancerDnsName", relay.dns_name)
+pulumi.export("relayClusterName", relay.cluster_name)
+pulumi.export("relayServiceName", relay.service_name)
+pulumi.export("relaySecretArn", relay.secret_arn)
 pulumi.export("appImage", registry.image_ref)
 pulumi.export("clusterName", app_service.cluster_name)
 pulumi.export("serviceName", app_service.service_name)

@@ -34,8 +34,9 @@ was checked in the AWS documentation.
   https://docs.aws.amazon.com/elasticloadbalancing/latest/network/edit-target-group-attributes.html
 * **Secret** ``<project>/<stack>/relay/turn-secret`` (the TURN REST-API shared secret, encrypted
   with the database key like every app secret): declared without a value. Its value is generated
-  by Secrets Manager (``get-random-password``) and written by the operator
-  (docs/runbooks/relay.md), so it is in no config and no state file; the relay (``TURN_SECRET``)
+  at random and written straight to Secrets Manager by the app's provisioning step inside the
+  run (components/provisioning.py, tools/run_db_provision.py; the service waits for it through
+  ``start_service``), so it is in no config and no state file; the relay (``TURN_SECRET``)
   and the app's web container (``KAKOI_TURN_SECRET``) get it as ECS secrets.
 * **ECS**: its own cluster ``<prefix>-relay`` (Container Insights from config), a Fargate task
   definition ``<prefix>-relay`` (LINUX/ARM64 unless ``kakoi:appPlatform`` says amd64) with one
@@ -214,7 +215,7 @@ class RelayArgs:
     user_quota: int
     total_quota: int
     drain_seconds: int
-    #: false until the operator has written the TURN secret (first deploy, docs/runbooks/deploy.md)
+    #: declare the ECS service (``kakoi:appServiceEnabled``, like the app's)
     service_enabled: bool = True
 
 
@@ -313,7 +314,7 @@ class Relay(pulumi.ComponentResource):
                     opts=child,
                 )
 
-        # ---- the shared secret: declared here, its value written by the operator (docs/runbooks/relay.md)
+        # ---- the shared secret: declared here, its value written by the provisioning step (docs/runbooks/relay.md)
         self.secret = aws.secretsmanager.Secret(
             f"{name}-turn-secret",
             name=secret_name(args.project, args.stack),
@@ -384,8 +385,33 @@ class Relay(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.service = None
+        #: for the alarms and the dashboard (components.alarms, components.availability)
+        self.load_balancer_arn_suffix = self.load_balancer.arn_suffix
+        self.target_group_arn_suffix = self.target_group.arn_suffix
+        self.cluster_name: pulumi.Output[str] = self.cluster.name
+        self.secret_arn = self.secret.arn
+        self.dns_name = self.load_balancer.dns_name
+        self.service: aws.ecs.Service | None = None
+        self.service_name: pulumi.Output[str] = pulumi.Output.from_input(f"{prefix}-relay")
         self.scaling_policies: list[aws.appautoscaling.Policy] = []
+        self._args = args
+        self._name = name
+        self._started = False
+
+    def start_service(self, service_ready: Sequence[pulumi.Resource] = ()) -> None:
+        """Declares the ECS service (when `service_enabled`) and its autoscaling; call it once, always.
+
+        A second step because the service must wait for what is declared after this component:
+        `service_ready` is the provisioning step (components/provisioning.py) that writes the
+        TURN secret this component declares empty, so the first tasks find their secret and one
+        `pulumi up` converges (issue 11). The URNs are the same as when this ran in `__init__`.
+        """
+        if self._started:
+            raise RuntimeError("Relay.start_service() called twice")
+        self._started = True
+        args, name = self._args, self._name
+        prefix = args.name_prefix
+        child = pulumi.ResourceOptions(parent=self)
         service_name = f"{prefix}-relay"
         if args.service_enabled:
             self.service = aws.ecs.Service(
@@ -417,7 +443,7 @@ class Relay(pulumi.ComponentResource):
                 propagate_tags="SERVICE",
                 wait_for_steady_state=True,
                 opts=pulumi.ResourceOptions(
-                    parent=self, depends_on=[self.listener, self.execution_policy], ignore_changes=["desiredCount"]
+                    parent=self, depends_on=[self.listener, self.execution_policy, *service_ready], ignore_changes=["desiredCount"]
                 ),
             )
             scaling = aws.appautoscaling.Target(
@@ -472,13 +498,8 @@ class Relay(pulumi.ComponentResource):
                     )
                 )
 
-        #: for the alarms and the dashboard (components.alarms, components.availability)
-        self.load_balancer_arn_suffix = self.load_balancer.arn_suffix
-        self.target_group_arn_suffix = self.target_group.arn_suffix
-        self.cluster_name: pulumi.Output[str] = self.cluster.name
-        self.service_name: pulumi.Output[str] = self.service.name if self.service else pulumi.Output.from_input(service_name)
-        self.secret_arn = self.secret.arn
-        self.dns_name = self.load_balancer.dns_name
+        if self.service is not None:
+            self.service_name = self.service.name
         self.register_outputs(
             {
                 "loadBalancerArnSuffix": self.load_balancer_arn_suffix,

@@ -47,6 +47,26 @@ def test_rec1_service_starts_only_after_provisioning_ran(each_stack: StackView) 
     assert any(by_urn[d].type == "aws:rds/instance:Instance" for d in td.dependencies)
 
 
+def test_rec1_every_service_that_reads_a_generated_secret_waits_for_the_provisioning(each_stack: StackView) -> None:
+    """REC-1/ENC-1: the provisioning command writes the empty secrets (the Django key, the TURN relay's shared
+    secret); every ECS service whose containers read one of them (web, scan consumer, the relay) depends on it,
+    so no first task starts against an empty secret and one `pulumi up` converges."""
+    (cmd,) = each_stack.of_type(COMMAND)
+    generated = [
+        each_stack.one("aws:secretsmanager/secret:Secret", "app-iam-django-secret-key").outputs["arn"],
+        each_stack.one("aws:secretsmanager/secret:Secret", "relay-turn-secret").outputs["arn"],
+    ]
+    tds = {t.outputs["arn"]: t for t in each_stack.of_type("aws:ecs/taskDefinition:TaskDefinition")}
+    readers = [
+        s
+        for s in each_stack.of_type(SERVICE)
+        if any(arn in tds[s.inputs["taskDefinition"]].inputs["containerDefinitions"] for arn in generated)
+    ]
+    assert {s.name for s in readers} >= {"relay-service"}, "the relay reads the TURN secret"
+    for svc in readers:
+        assert cmd.urn in svc.dependencies, svc.name
+
+
 def test_rec1_provisioning_inputs_carry_no_secret_and_rerun_on_a_new_image(each_stack: StackView) -> None:
     """REC-1/SQL-3: argv without a shell; the environment holds ARNs and names only (the Django key is generated
     by the runner and goes straight to Secrets Manager); a new image or task definition revision re-runs it."""
