@@ -11,6 +11,7 @@ urlpatterns = [
     path("login/verify/resend/", auth.resend_view, name="login-resend"),
     path("logout/", auth.logout_view, name="logout"),
     path("invitations/accept/<str:token>/", auth.invitation_accept_view, name="invitation-accept"),
+    path("account/preferences/", account.preferences_view, name="preferences"),
     path("account/password/", account.password_change_view, name="password-change"),
     path("account/email/", account.email_change_view, name="email-change"),
     path("account/email/confirm/<str:token>/", account.email_confirm_view, name="email-confirm"),
