@@ -100,7 +100,8 @@ def email_change_requested(old: Recipient, new: Recipient, confirm_url: str) -> 
         send_after_commit(new.email, _("Confirm your new kakoi email address"), body)
     with old.active():
         body = (
-            _("Someone signed in to your account asked to change its email address to %(new)s at %(when)s.") % {"new": new.email, "when": _when()}
+            _("Someone signed in to your account asked to change its email address to %(new)s at %(when)s.")
+            % {"new": new.email, "when": _when()}
             + "\n"
             + _("Nothing changes until the new address is confirmed.")
             + _footer()

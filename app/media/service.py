@@ -39,7 +39,6 @@ CONTROLS: dict[str, str] = {
 logger = logging.getLogger(__name__)
 
 
-
 def untitled() -> str:
     """The display name of an upload whose file name is empty after cleaning (in the uploader's language)."""
     return _("Untitled recording")

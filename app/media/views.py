@@ -104,7 +104,8 @@ def upload_messages() -> dict[str, str]:
         "choose": _("Choose a file first."),
         "bad_type": _("This file type ({type}) is not accepted. Upload audio or video."),
         "unknown_type": _("unknown"),
-        "bad_size": _("The file must not be empty and can have at most %(max)s.") % {"max": filesizeformat(settings.MEDIA_MAX_UPLOAD_BYTES)},
+        "bad_size": _("The file must not be empty and can have at most %(max)s.")
+        % {"max": filesizeformat(settings.MEDIA_MAX_UPLOAD_BYTES)},
         "preparing": _("Preparing the upload…"),
         "start_failed": _("The upload could not be started (HTTP {status})."),
         "uploading": _("Uploading…"),

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import polib
 import pytest
 from accounts.models import Invitation, User
-from conftest import PASSWORD, CommitClient, make_tenant, mailed_path
+from conftest import PASSWORD, CommitClient, mailed_path, make_tenant
 from django.conf import settings
 from django.core import mail
 from django.template.base import Lexer, TokenType
@@ -56,7 +56,7 @@ def extracted(tmp_path_factory: pytest.TempPathFactory) -> polib.POFile:
     copy = tmp_path_factory.mktemp("app") / "app"
     shutil.copytree(APP, copy, ignore=shutil.ignore_patterns("tests", "staticfiles", "__pycache__", "*.mo", "node_modules"))
     command = [sys.executable, "manage.py", "makemessages", "-l", "ja", "--add-location", "file", "--no-obsolete"]
-    result = subprocess.run(  # noqa: S603 (a fixed command line)
+    result = subprocess.run(
         command,
         cwd=copy,
         env={"DJANGO_SETTINGS_MODULE": "kakoi.settings.build", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(copy)},
@@ -97,7 +97,7 @@ def test_translations_keep_every_placeholder_and_tag():
         for text in translations:
             assert _placeholders(text) == _placeholders(entry.msgid), (entry.msgid, text)
     if shutil.which("msgfmt"):
-        subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(PO)], check=True, capture_output=True)  # noqa: S603, S607
+        subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(PO)], check=True, capture_output=True)
 
 
 def test_the_compiled_catalogue_is_what_django_loads():
@@ -227,7 +227,9 @@ def unmarked_python_strings(source: str) -> list[str]:
             continue
         func = node.func
         name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-        flash = isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "messages" and name in MESSAGE_CALLS
+        flash = (
+            isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "messages" and name in MESSAGE_CALLS
+        )
         candidates = [*node.args] if flash or name in USER_VISIBLE_CALLS else []
         candidates += [kw.value for kw in node.keywords if kw.arg in USER_VISIBLE_KEYWORDS]
         found += [ast.unparse(arg) for arg in candidates if _literal_text(arg)]
@@ -294,7 +296,12 @@ def _page(client: Client, path: str, language: str | None) -> Any:
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("accept", "expected", "heading"),
-    [("ja-JP,ja;q=0.9,en;q=0.8", "ja", "ログイン"), ("en-US,en;q=0.9", "en", "Sign in"), ("fr-FR,de;q=0.5", "ja", "ログイン"), ("", "ja", "ログイン")],
+    [
+        ("ja-JP,ja;q=0.9,en;q=0.8", "ja", "ログイン"),
+        ("en-US,en;q=0.9", "en", "Sign in"),
+        ("fr-FR,de;q=0.5", "ja", "ログイン"),
+        ("", "ja", "ログイン"),
+    ],
 )
 def test_an_anonymous_page_follows_accept_language_else_japanese(accept: str, expected: str, heading: str):
     """Signed out: the browser's first supported language, else LANGUAGE_CODE (ja); Content-Language says which,
@@ -416,7 +423,9 @@ def test_csrf3_notices_say_what_happened_in_japanese_with_a_japanese_date(client
     assert client.post(reverse("accounts:password-change"), data, REMOTE_ADDR="198.51.100.7").status_code == 302
     (notice,) = mail.outbox
     assert notice.subject == "kakoi のパスワードが変更されました"
-    assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日\d{1,2}:\d{2} \(JST\) に .+ から、kakoi アカウントのパスワードが変更されました。", notice.body)
+    assert re.search(
+        r"\d{4}年\d{1,2}月\d{1,2}日\d{1,2}:\d{2} \(JST\) に .+ から、kakoi アカウントのパスワードが変更されました。", notice.body
+    )
     assert "直ちに会社の管理者に連絡してください" in notice.body
 
 
@@ -461,7 +470,7 @@ def test_usr2_the_deletion_notice_is_in_the_deleted_users_language(client: Clien
 
 # --- Japanese file names and typed confirmations ----------------------------------------------------
 
-JAPANESE_NAME = "営業部　定例会議（12月）.wav"  # with an ideographic space and full-width parentheses
+JAPANESE_NAME = "営業部　定例会議（12月）.wav"  # noqa: RUF001 (on purpose: an ideographic space, full-width parentheses)
 
 
 @pytest.mark.django_db
@@ -491,7 +500,7 @@ def test_japanese_file_names_survive_upload_listing_rename_and_download(client: 
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("typed", ["削除", "delete", "ｄｅｌｅｔｅ", " DELETE "])
+@pytest.mark.parametrize("typed", ["削除", "delete", "ｄｅｌｅｔｅ", " DELETE "])  # noqa: RUF001 (full-width, as an IME types it)
 def test_cj3_a_japanese_page_asks_for_the_typed_word_in_japanese(client: Client, signed_in, aws, typed: str):
     """CJ-3: the Japanese page asks to type 「削除」 (the English word, also typed full-width by an IME, works
     too); anything else is refused in Japanese and deletes nothing."""
@@ -513,7 +522,9 @@ def test_the_upload_api_and_script_messages_are_in_the_pages_language(client: Cl
     tenant = make_tenant("api", language="ja")
     signed_in(client, tenant.member)
     refused = client.post(
-        reverse("media:upload-form"), '{"name": "a.exe", "type": "application/x-msdownload", "size": 10}', content_type="application/json",
+        reverse("media:upload-form"),
+        '{"name": "a.exe", "type": "application/x-msdownload", "size": 10}',
+        content_type="application/json",
         HTTP_ACCEPT_LANGUAGE="ja",
     )
     assert refused.status_code == 400 and refused.json()["error"].startswith("このファイル形式は受け付けていません。")
