@@ -9,6 +9,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import SetPasswordMixin
 from django.http import HttpRequest
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from accounts import notices, throttle
@@ -23,7 +24,7 @@ CONTROLS: dict[str, str] = {
 }
 
 
-def language_field(automatic: str | None = None) -> forms.ChoiceField:
+def language_field(automatic: str | Promise | None = None) -> forms.ChoiceField:
     """A choice of the app's languages (named in their own language), optional: left out, the caller's default
     applies. `automatic` labels an explicit empty choice (no saved language)."""
     choices = list(settings.LANGUAGES)

@@ -7,7 +7,7 @@ import zoneinfo
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.locale import LocaleMiddleware
 from django.utils import timezone, translation
 from tenancy.middleware import PENDING_LOGIN_SESSION_KEY
@@ -86,7 +86,7 @@ class UserLocaleMiddleware(LocaleMiddleware):
         request.LANGUAGE_CODE = translation.get_language()  # type: ignore[attr-defined]
         timezone.activate(zoneinfo.ZoneInfo(zone))
 
-    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         response = super().process_response(request, response)
         timezone.deactivate()
         return response

@@ -289,7 +289,7 @@ def test_javascript_holds_no_user_visible_text():
 
 
 def _page(client: Client, path: str, language: str | None) -> Any:
-    extra = {"HTTP_ACCEPT_LANGUAGE": language} if language is not None else {}
+    extra: dict[str, Any] = {"HTTP_ACCEPT_LANGUAGE": language} if language is not None else {}
     return client.get(path, **extra)
 
 
@@ -406,7 +406,7 @@ def test_pwd2_the_sign_in_code_email_is_in_the_recipients_language(client: Clien
     CommitClient(HTTP_ACCEPT_LANGUAGE="en").post(reverse("accounts:login"), {"email": manager.email, "password": PASSWORD})
     (message,) = mail.outbox
     assert message.subject == "kakoi ログイン用の確認コード"
-    assert re.search(r"ログイン用の確認コードは \d{6} です。", message.body) and "10分間" in message.body
+    assert re.search(r"ログイン用の確認コードは \d{6} です。", str(message.body)) and "10分間" in message.body
     mail.outbox.clear()
     User.objects.filter(pk=manager.pk).update(language="en")
     CommitClient(HTTP_ACCEPT_LANGUAGE="ja").post(reverse("accounts:login"), {"email": manager.email, "password": PASSWORD})
@@ -424,7 +424,7 @@ def test_csrf3_notices_say_what_happened_in_japanese_with_a_japanese_date(client
     (notice,) = mail.outbox
     assert notice.subject == "kakoi のパスワードが変更されました"
     assert re.search(
-        r"\d{4}年\d{1,2}月\d{1,2}日\d{1,2}:\d{2} \(JST\) に .+ から、kakoi アカウントのパスワードが変更されました。", notice.body
+        r"\d{4}年\d{1,2}月\d{1,2}日\d{1,2}:\d{2} \(JST\) に .+ から、kakoi アカウントのパスワードが変更されました。", str(notice.body)
     )
     assert "直ちに会社の管理者に連絡してください" in notice.body
 
