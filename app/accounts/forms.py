@@ -169,3 +169,15 @@ class PreferencesForm(forms.Form):
         super().__init__(*args, **kwargs)
         zones = [(name, name) for name in time_zone_names()]
         self.fields["time_zone"].choices = [("", _("The company's time zone")), *zones]  # type: ignore[attr-defined]
+
+
+class CompanyDefaultsForm(forms.Form):
+    """A manager's company defaults: the language of members without a saved one (and of invitations), and
+    the time zone of members without their own."""
+
+    default_language = forms.ChoiceField(label=_("Default language"), choices=settings.LANGUAGES)
+    default_time_zone = forms.ChoiceField(label=_("Default time zone"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["default_time_zone"].choices = [(name, name) for name in time_zone_names()]  # type: ignore[attr-defined]

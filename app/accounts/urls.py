@@ -22,6 +22,7 @@ urlpatterns = [
     path("account/delete/", account.delete_account_view, name="delete-account"),
     path("members/", members.members_view, name="members"),
     path("members/invite/", members.invite_view, name="invite"),
+    path("members/company/", members.company_defaults_view, name="company-defaults"),
     path("members/<uuid:user_id>/", members.member_detail_view, name="member-detail"),
     path("members/<uuid:user_id>/role/", members.member_role_view, name="member-role"),
     path("members/<uuid:user_id>/delete/", members.member_delete_view, name="member-delete"),

@@ -535,3 +535,26 @@ def test_the_upload_api_and_script_messages_are_in_the_pages_language(client: Cl
 
     messages = json.loads(block.group(1))
     assert messages["uploading"] == "アップロード中…" and messages["percent"] == "{percent}%"
+
+
+@pytest.mark.django_db
+def test_a_manager_sets_the_company_defaults_members_fall_back_to(client: Client, signed_in):
+    """The company's default language and time zone are a manager's POST (members get 403, a zone that does not
+    exist a 400 and no write); members without their own settings follow them, in pages and emails."""
+    tenant = make_tenant("defaults", language="ja")
+    url = reverse("accounts:company-defaults")
+    signed_in(client, tenant.member)
+    assert client.post(url, {"default_language": "en", "default_time_zone": "UTC"}).status_code == 403
+    signed_in(client, tenant.manager)
+    assert client.post(url, {"default_language": "en", "default_time_zone": "Mars/Olympus"}).status_code == 400
+    with tenant_context(tenant.company.pk):
+        assert Company.objects.values_list("default_language", "default_time_zone").get(pk=tenant.company.pk) == ("ja", "Asia/Tokyo")
+    assert client.post(url, {"default_language": "en", "default_time_zone": "Europe/London"}).status_code == 302
+    with tenant_context(tenant.company.pk):
+        assert Company.objects.values_list("default_language", "default_time_zone").get(pk=tenant.company.pk) == ("en", "Europe/London")
+    signed_in(client, tenant.member)
+    home = client.get(reverse("accounts:home"), HTTP_ACCEPT_LANGUAGE="fr")
+    assert home["Content-Language"] == "en" and "Europe/London" in home.content.decode()
+    mail.outbox.clear()
+    CommitClient().post(reverse("accounts:login"), {"email": tenant.manager.email, "password": PASSWORD})
+    assert mail.outbox[0].subject == "Your kakoi sign-in code"

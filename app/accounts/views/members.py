@@ -24,7 +24,7 @@ from tenancy.models import Company
 
 from accounts import notices, preferences, throttle, tokens
 from accounts.deletion import delete_account
-from accounts.forms import DeleteMemberForm, InviteForm, RoleForm
+from accounts.forms import CompanyDefaultsForm, DeleteMemberForm, InviteForm, RoleForm
 from accounts.models import Invitation, Role
 from accounts.roles import LastManagerError, change_role
 from accounts.views.common import current_user, get_tenant_user_or_404, manager_required, tenant_of, tenant_users
@@ -38,8 +38,16 @@ CONTROLS: dict[str, str] = {
 }
 
 
-def _members_page(request: HttpRequest, invite_form: InviteForm, status: int = 200) -> HttpResponse:
+def _members_page(
+    request: HttpRequest, invite_form: InviteForm, status: int = 200, defaults_form: CompanyDefaultsForm | None = None
+) -> HttpResponse:
+    if defaults_form is None:
+        company = get_object_or_404(Company, pk=tenant_of(request))
+        defaults_form = CompanyDefaultsForm(
+            initial={"default_language": company.default_language, "default_time_zone": company.default_time_zone}
+        )
     context = {
+        "defaults_form": defaults_form,
         "members": tenant_users(request).order_by("email"),
         "invitations": Invitation.objects.filter(company_id=tenant_of(request), accepted_at__isnull=True).order_by("created_at"),
         "invite_form": invite_form,
@@ -91,6 +99,20 @@ def invite_view(request: HttpRequest) -> HttpResponse:
     invitee = preferences.Recipient(email=email, language=invitation.language, time_zone=company.default_time_zone)
     notices.invitation(invitee, company.name, manager.email, url, ttl // 3600)
     messages.success(request, _("Invitation sent to %(email)s.") % {"email": email})
+    return redirect("accounts:members")
+
+
+@manager_required
+@require_POST
+def company_defaults_view(request: HttpRequest) -> HttpResponse:
+    """The company's default language and time zone (members without their own, new invitations)."""
+    form = CompanyDefaultsForm(request.POST)
+    if not form.is_valid():
+        return _members_page(request, InviteForm(), status=400, defaults_form=form)
+    company = get_object_or_404(Company, pk=tenant_of(request))
+    company.default_language, company.default_time_zone = form.cleaned_data["default_language"], form.cleaned_data["default_time_zone"]
+    company.save(update_fields=["default_language", "default_time_zone"])
+    messages.success(request, _("The company's default language and time zone were saved."))
     return redirect("accounts:members")
 
 
