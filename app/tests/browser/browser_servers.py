@@ -22,6 +22,7 @@ import logging
 import socketserver
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -101,6 +102,10 @@ def s3_server(bucket: str, region: str, app_origin: str) -> Iterator[tuple[str, 
         )
         yield endpoint, s3
     finally:
+        # moto keeps its state per process, not per server: reset it (moto's documented /moto-api/reset) so the
+        # next module's server starts empty (its bucket does not exist yet).
+        host, port = server.get_host_and_port()
+        urllib.request.urlopen(urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST"), timeout=10).close()
         server.stop()
         moto_app.DISABLE_GLOBAL_CORS = saved
         S3Response._bucket_response_post = original_post
