@@ -32,25 +32,18 @@ from playwright.sync_api import Browser, Page, Route, expect
 from storage.models import PurgeRequest
 from tenancy.db import tenant_context
 from tenancy.models import Company
-from test_media_browser import STEP_MS, WAV, browser  # noqa: F401 (the module-scoped browser fixture)
+from test_media_browser import (  # noqa: F401 (the module-scoped fixtures: the browser, and the DB calls beside Playwright)
+    STEP_MS,
+    WAV,
+    _sync_db_calls_beside_playwright,
+    browser,
+)
 
 pytestmark = pytest.mark.browser
 
 SCREENSHOTS = os.environ.get("KAKOI_SCREENSHOT_DIR", "")
 FILE_NAME = "営業部　定例会議.wav"
 RENAMED = "議事録 第２回"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _sync_db_calls_beside_playwright() -> Iterator[None]:
-    """As in test_media_browser.py: plain synchronous DB calls between browser steps (tests only)."""
-    saved = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    yield
-    if saved is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = saved
 
 
 @dataclass
