@@ -19,17 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from accounts.models import ThrottleCounter, User
-from browser_servers import app_server, s3_server
+from accounts.models import User
+from browser_servers import app_with_s3
 from conftest import PASSWORD, Tenant, make_tenant
 from django.conf import settings
-from django.contrib.sessions.models import Session
 from django.core import mail
-from django.test import override_settings
 from media import objects
 from media.models import Recording
 from playwright.sync_api import Browser, Page, Route, expect
-from storage.models import PurgeRequest
 from tenancy.db import tenant_context
 from tenancy.models import Company
 from test_media_browser import (  # noqa: F401 (the module-scoped fixtures: the browser, and the DB calls beside Playwright)
@@ -56,37 +53,14 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack(django_db_setup: None, django_db_blocker: Any) -> Iterator[Stack]:
     """App + S3 and a Japanese company (default language ja, Asia/Tokyo) whose manager signs in with an emailed code."""
-    saved_env = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_SESSION_TOKEN="testing")
     with django_db_blocker.unblock():
         tenant = make_tenant(f"ja-{uuid.uuid4().hex[:8]}", language="ja")
         with tenant_context(tenant.company.pk):
             Company.objects.filter(pk=tenant.company.pk).update(name="株式会社かこい")
             tenant.company.name = "株式会社かこい"
             User.objects.filter(pk=tenant.manager.pk).update(name="山田 太郎")
-        try:
-            with (
-                app_server() as app,
-                s3_server(settings.KAKOI_MEDIA_BUCKET, settings.AWS_REGION, app) as (endpoint, s3),
-                override_settings(
-                    ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "127.0.0.1"],
-                    KAKOI_S3_ENDPOINT_URL=endpoint,
-                    KAKOI_TRUSTED_PROXY_COUNT=0,
-                    MEDIA_REQUIRE_MALWARE_SCAN=True,
-                ),
-            ):
-                yield Stack(app=app, s3=s3, tenant=tenant)
-        finally:
-            with tenant_context(tenant.company.pk):
-                Company.objects.filter(pk=tenant.company.pk).delete()
-            Session.objects.all().delete()
-            ThrottleCounter.objects.all().delete()
-            PurgeRequest.objects.all().delete()
-            for key, value in saved_env.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        with app_with_s3(tenant.company.pk) as (app, _endpoint, s3):
+            yield Stack(app=app, s3=s3, tenant=tenant)
 
 
 @pytest.fixture(scope="module")
