@@ -128,8 +128,9 @@ class Invitation(TenantModel):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     nonce_hash = models.CharField(max_length=64)
     invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
-    #: chosen by the inviter (default: the company's): the invitation email, the acceptance page and the new account's language
-    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default=settings.KAKOI_DEFAULT_LANGUAGE)
+    #: chosen by the inviter: the invitation email, the acceptance page and the new account's language
+    #: ("": the company's default language)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)

@@ -558,3 +558,26 @@ def test_a_manager_sets_the_company_defaults_members_fall_back_to(client: Client
     mail.outbox.clear()
     CommitClient().post(reverse("accounts:login"), {"email": tenant.manager.email, "password": PASSWORD})
     assert mail.outbox[0].subject == "Your kakoi sign-in code"
+
+
+@pytest.mark.django_db
+def test_an_invitation_without_a_chosen_language_speaks_the_companys():
+    """An invitation row with no language (made before there was a choice) is shown in the company's default."""
+    from datetime import timedelta
+
+    from accounts import tokens
+    from django.utils import timezone
+
+    tenant = make_tenant("nolang", language="ja")
+    nonce = tokens.new_nonce()
+    with tenant_context(tenant.company.pk):
+        invitation = Invitation.objects.create(
+            company=tenant.company,
+            email="sato@example.jp",
+            nonce_hash=tokens.nonce_hash(nonce),
+            expires_at=timezone.now() + timedelta(hours=1),
+        )
+    assert invitation.language == ""
+    url = reverse("accounts:invitation-accept", args=[tokens.make_invitation_token(tenant.company.pk, invitation.pk, nonce)])
+    page = CommitClient(HTTP_ACCEPT_LANGUAGE="en").get(url)
+    assert page["Content-Language"] == "ja" and "アカウントを作成" in page.content.decode()

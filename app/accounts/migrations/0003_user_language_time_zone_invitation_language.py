@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='invitation',
             name='language',
-            field=models.CharField(choices=[('ja', '日本語'), ('en', 'English')], default='ja', max_length=8, verbose_name='language'),
+            field=models.CharField(blank=True, choices=[('ja', '日本語'), ('en', 'English')], max_length=8, verbose_name='language'),
         ),
         migrations.AddField(
             model_name='user',

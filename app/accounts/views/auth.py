@@ -223,13 +223,12 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
     if invitation is None or not invitation.is_usable or not constant_time_compare(invitation.nonce_hash, tokens.nonce_hash(data.nonce)):
         raise Http404
     # The page speaks the language the inviter chose for the invitee (the invitee can change it here).
-    translation.activate(preferences.supported_language(invitation.language) or settings.LANGUAGE_CODE)
+    language = preferences.supported_language(invitation.language) or preferences.company_defaults(data.company_id)[0]
+    translation.activate(language)
     request.LANGUAGE_CODE = translation.get_language()  # type: ignore[attr-defined]
-    form = AcceptInvitationForm(
-        invitation.email, request.POST if request.method == "POST" else None, initial={"language": invitation.language}
-    )
+    form = AcceptInvitationForm(invitation.email, request.POST if request.method == "POST" else None, initial={"language": language})
     if request.method == "POST" and form.is_valid():
-        language = form.cleaned_data["language"] or invitation.language
+        language = form.cleaned_data["language"] or language
         try:
             with transaction.atomic():
                 # the form checked the address is free; a concurrent sign-up can still take it first

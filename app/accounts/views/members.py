@@ -96,7 +96,9 @@ def invite_view(request: HttpRequest) -> HttpResponse:
         return _members_page(request, form, status=400)
     token = tokens.make_invitation_token(company.pk, invitation.pk, nonce)
     url = request.build_absolute_uri(reverse("accounts:invitation-accept", args=[token]))
-    invitee = preferences.Recipient(email=email, language=invitation.language, time_zone=company.default_time_zone)
+    invitee = preferences.Recipient(
+        email=email, language=invitation.language or company.default_language, time_zone=company.default_time_zone
+    )
     notices.invitation(invitee, company.name, manager.email, url, ttl // 3600)
     messages.success(request, _("Invitation sent to %(email)s.") % {"email": email})
     return redirect("accounts:members")
