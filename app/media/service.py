@@ -13,7 +13,6 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from accounts import notices, preferences
 from accounts.models import User
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
@@ -117,7 +116,9 @@ def issue_upload(user: User, *, file_name: str, content_type: str, size: int) ->
     if size < 1:
         raise UploadError(_("The file is empty."))
     if size > settings.MEDIA_MAX_UPLOAD_BYTES:
-        raise UploadError(_("The file is too large: at most %(max)s.") % {"max": filesizeformat(settings.MEDIA_MAX_UPLOAD_BYTES)}, status=413)
+        raise UploadError(
+            _("The file is too large: at most %(max)s.") % {"max": filesizeformat(settings.MEDIA_MAX_UPLOAD_BYTES)}, status=413
+        )
     # The limit spans rows: count under a lock on the uploader's row, so parallel requests of one
     # user queue here and each sees the rows the previous ones created (issue 12).
     User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()

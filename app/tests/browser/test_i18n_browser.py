@@ -1,6 +1,6 @@
 """The main flows in Japanese, in headless Chromium set to Japanese (Accept-Language ja-JP): sign in with the
 code from the Japanese email, upload a file with a Japanese name (progress, scan), download it under that
-name, rename it to another Japanese name, delete it with the typed 「削除」; then the language switch on the
+name, play it, rename it to another Japanese name, delete it with the typed 「削除」; then the language switch on the
 account page turns the same browser's pages English and back.
 
 With KAKOI_SCREENSHOT_DIR set, every main page is also saved there as a PNG (how docs/i18n.md's
@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import scanevents
 from accounts.models import User
 from browser_servers import app_with_s3
 from conftest import PASSWORD, Tenant, make_tenant
 from django.conf import settings
 from django.core import mail
-from media import objects
+from media import objects, scans
 from media.models import Recording
 from playwright.sync_api import Browser, Page, Route, expect
 from tenancy.db import tenant_context
@@ -144,6 +145,9 @@ def test_path3_a_japanese_file_name_through_upload_scan_download_rename_and_dele
         VersionId=recording.version_id,
         Tagging={"TagSet": [{"Key": objects.SCAN_TAG, "Value": objects.NO_THREATS_FOUND}]},
     )
+    with django_db_blocker.unblock():  # the scan result event, as the consumer applies it
+        event = scans.parse_event(scanevents.body(recording.object_key, objects.NO_THREATS_FOUND, recording.version_id))
+        assert scans.record_event(event) == "ready"
     link = page.locator("tr", has_text=FILE_NAME).locator("a.download")
     expect(link).to_have_text("ダウンロード", timeout=STEP_MS)
     shot(page, "06-recordings-ready")
@@ -156,6 +160,20 @@ def test_path3_a_japanese_file_name_through_upload_scan_download_rename_and_dele
 
     page.click(f"text={FILE_NAME}")
     expect(page.locator("h1")).to_have_text(FILE_NAME)
+    # Playback of the Japanese-named recording: the player loads it (its fallback text is Japanese).
+    player = page.locator("audio#playback")
+    expect(player).to_be_visible()
+    assert "ダウンロードしてください" in (player.inner_text() or player.evaluate("el => el.textContent"))
+    duration = page.eval_on_selector(
+        "audio#playback",
+        """el => new Promise((ok, fail) => {
+            if (el.readyState >= 1) { ok(el.duration); return; }
+            el.addEventListener("loadedmetadata", () => ok(el.duration));
+            el.addEventListener("error", () => fail(new Error("media error " + (el.error && el.error.code))));
+            el.load();
+        })""",
+    )
+    assert abs(duration - 2.0) < 0.05
     expect(page.locator("main")).to_contain_text("確認のため「削除」と入力してください")
     shot(page, "07-recording-detail")
     page.fill("input[name=display_name]", RENAMED)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0002_rls'),
+        ('accounts', '0003_used_token_single_use_links'),
     ]
 
     operations = [
