@@ -4,7 +4,9 @@ block) is Japanese. The servers and the relay are test_call_browser's fixtures."
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +23,15 @@ from test_call_browser import (  # noqa: F401 (module-scoped fixtures: the relay
 
 pytestmark = pytest.mark.browser
 
+SCREENSHOTS = os.environ.get("KAKOI_SCREENSHOT_DIR", "")
+
+
+def shot(page: Any, name: str) -> None:
+    """With KAKOI_SCREENSHOT_DIR set, the page is saved there (the Japanese call page, for docs/i18n.md)."""
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
+
 
 def test_a_call_in_japanese(browser: Browser, call_stack: CallStack, django_db_blocker: Any):  # noqa: F811
     """The lobby page, its buttons and the script's status lines are Japanese; the call connects as in English."""
@@ -31,6 +42,8 @@ def test_a_call_in_japanese(browser: Browser, call_stack: CallStack, django_db_b
     opened = [signed_in_page(browser, stack, user) for user in (stack.alice, stack.bob)]
     try:
         pages = [page for _context, page in opened]
+        pages[0].goto(f"{stack.app}/calls/")
+        shot(pages[0], "11-rooms")
         for page in pages:
             page.goto(f"{stack.app}/calls/{stack.lobby.pk}/")
             assert page.get_attribute("html", "lang") == "ja"
@@ -47,6 +60,7 @@ def test_a_call_in_japanese(browser: Browser, call_stack: CallStack, django_db_b
             wait_connected(page, started + 30)
         expect(pages[0].locator("#call-status")).to_have_text("通話中です。")
         expect(pages[0].locator(".tile figcaption", has_text="Bob")).to_be_visible()
+        shot(pages[0], "12-call")
         pages[0].click("#call-mute")
         expect(pages[0].locator("#call-mute")).to_have_text("ミュート解除")
         pages[0].click("#call-leave")
