@@ -24,6 +24,8 @@ app: venv turn-setup ## run the app on http://localhost:$(APP_PORT) (uvicorn: HT
 	cd app; \
 	echo "== database $(APP_DB): roles (as $(APP_PG_ADMIN)), then migrations (as kakoi_owner)"; \
 	DATABASE_MASTER_USER=$(APP_PG_ADMIN) ../$(PY) manage.py provision_db --create-database --verbosity 0; \
+	echo "== translations (app/locale, compiled with polib)"; \
+	../$(PY) manage.py compile_translations; \
 	echo "== demo data (as kakoi_web)"; \
 	../$(PY) manage.py seed_demo --create-bucket; \
 	echo "== http://localhost:$(APP_PORT)/ (Ctrl-C stops the app, the relay and moto); calls: sign in as two users in two windows, Calls > Lobby"; \

@@ -16,7 +16,7 @@ from storage import s3
 from storage.purge import schedule_purge
 from tenancy.models import Company
 
-from accounts import notices
+from accounts import notices, preferences
 from accounts.models import Role, User
 from accounts.roles import LastManagerError, current_role, drop_manager_invitations, ensure_a_manager_remains, lock_company, require_manager
 from accounts.sessions import end_user_sessions
@@ -49,7 +49,8 @@ def delete_account(user: User, *, actor: User) -> None:
     if role == Role.MANAGER:
         ensure_a_manager_remains(user.company_id, losing=user.pk)
         drop_manager_invitations(user.pk, user.company_id)
-    company_id, user_id, email = user.company_id, user.pk, user.email
+    company_id, user_id = user.company_id, user.pk
+    to = preferences.recipient(user)  # before the rows (and maybe the company's defaults) are gone
     end_user_sessions(user)
     user.delete()
     if User.objects.filter(company_id=company_id).exists():
@@ -57,5 +58,5 @@ def delete_account(user: User, *, actor: User) -> None:
     else:
         Company.objects.filter(pk=company_id).delete()
         schedule_purge(s3.tenant_prefix(company_id))
-    notices.account_deleted(email, None if actor.pk == user_id else actor.email)
+    notices.account_deleted(to, None if actor.pk == user_id else actor.email)
     logger.info("account %s of company %s deleted by %s", user_id, company_id, "itself" if actor.pk == user_id else actor.pk)

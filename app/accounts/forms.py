@@ -9,10 +9,12 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import SetPasswordMixin
 from django.http import HttpRequest
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from accounts import notices, throttle
 from accounts.models import Role, User, normalize_email
+from accounts.preferences import recipient, time_zone_names
 
 CONTROLS: dict[str, str] = {
     "CJ-3": "password change, second-factor changes, email and role changes and deletions need the typed password (or the member's address)",
@@ -22,13 +24,25 @@ CONTROLS: dict[str, str] = {
 }
 
 
+def language_field(automatic: str | Promise | None = None) -> forms.ChoiceField:
+    """A choice of the app's languages (named in their own language), optional: left out, the caller's default
+    applies. `automatic` labels an explicit empty choice (no saved language)."""
+    choices = list(settings.LANGUAGES)
+    if automatic is not None:
+        choices = [("", automatic), *choices]
+    return forms.ChoiceField(label=_("Language"), choices=choices, required=False)
+
+
 class LoginForm(forms.Form):
-    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}))
-    password = forms.CharField(strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    email = forms.EmailField(
+        label=_("Email address"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True})
+    )
+    password = forms.CharField(label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
 
 class CodeForm(forms.Form):
     code = forms.CharField(
+        label=_("6-digit code"),
         max_length=6,
         min_length=6,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
@@ -60,14 +74,14 @@ class CurrentPasswordForm(forms.Form):
         attempt = throttle.attempt(("reauth-user", str(self.user.pk)), ("reauth-ip", throttle.client_bucket(ip)))
         if not self.user.check_password(password):
             if attempt.counts["reauth-user"] == int(settings.KAKOI_REAUTH_NOTICE_AFTER):
-                notices.reauth_failures(self.user.email, attempt.counts["reauth-user"], ip)
+                notices.reauth_failures(recipient(self.user), attempt.counts["reauth-user"], ip)
             raise forms.ValidationError(_("The password is incorrect."))
         attempt.succeeded()
         return password
 
 
 class PasswordChangeForm(SetPasswordMixin, CurrentPasswordForm):
-    new_password1, new_password2 = SetPasswordMixin.create_password_fields(label1="New password", label2="New password (again)")
+    new_password1, new_password2 = SetPasswordMixin.create_password_fields(label1=_("New password"), label2=_("New password (again)"))
 
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()
@@ -77,7 +91,7 @@ class PasswordChangeForm(SetPasswordMixin, CurrentPasswordForm):
 
 
 class EmailChangeForm(CurrentPasswordForm):
-    new_email = forms.EmailField(label="New email address", max_length=254)
+    new_email = forms.EmailField(label=_("New email address"), max_length=254)
 
     def clean_new_email(self) -> str:
         email = normalize_email(self.cleaned_data["new_email"])
@@ -89,7 +103,7 @@ class EmailChangeForm(CurrentPasswordForm):
 
 
 class TotpEnableForm(CurrentPasswordForm):
-    code = forms.CharField(label="Code from your authenticator app", max_length=6, min_length=6)
+    code = forms.CharField(label=_("Code from your authenticator app"), max_length=6, min_length=6)
 
 
 class DeleteAccountForm(CurrentPasswordForm):
@@ -97,8 +111,10 @@ class DeleteAccountForm(CurrentPasswordForm):
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(max_length=254)
-    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
+    email = forms.EmailField(label=_("Email address"), max_length=254)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.MEMBER)
+    #: the invitee's language: the invitation email, the acceptance page and the new account (default: the company's)
+    language = language_field()
 
     def clean_email(self) -> str:
         # Whether the address has an account (anywhere) is not said here: that would enumerate
@@ -107,11 +123,11 @@ class InviteForm(forms.Form):
 
 
 class RoleForm(CurrentPasswordForm):
-    role = forms.ChoiceField(choices=Role.choices)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
 
 
 class DeleteMemberForm(forms.Form):
-    confirm_email = forms.EmailField(label="Type the member's email address to confirm", max_length=254)
+    confirm_email = forms.EmailField(label=_("To confirm, type the member's email address"), max_length=254)
 
     def __init__(self, member: User, *args: Any, **kwargs: Any) -> None:
         self.member = member
@@ -120,13 +136,14 @@ class DeleteMemberForm(forms.Form):
     def clean_confirm_email(self) -> str:
         typed = normalize_email(self.cleaned_data["confirm_email"])
         if typed != self.member.email:
-            raise forms.ValidationError("The address does not match.")
+            raise forms.ValidationError(_("The address does not match."))
         return typed
 
 
 class AcceptInvitationForm(SetPasswordMixin, forms.Form):
-    name = forms.CharField(max_length=150, required=False)
-    password1, password2 = SetPasswordMixin.create_password_fields()
+    name = forms.CharField(label=_("Your name"), max_length=150, required=False)
+    password1, password2 = SetPasswordMixin.create_password_fields(label1=_("Password"), label2=_("Password (again)"))
+    language = language_field()
 
     def __init__(self, email: str, *args: Any, **kwargs: Any) -> None:
         self.email = email
@@ -140,3 +157,27 @@ class AcceptInvitationForm(SetPasswordMixin, forms.Form):
         self.validate_passwords()
         self.validate_password_for_user(User(email=self.email, name=self.cleaned_data.get("name", "")))
         return cleaned
+
+
+class PreferencesForm(forms.Form):
+    """The account page's language switch and time zone ("" = automatic / the company's)."""
+
+    language = language_field(automatic=_("Automatic (the browser's language)"))
+    time_zone = forms.ChoiceField(label=_("Time zone"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        zones = [(name, name) for name in time_zone_names()]
+        self.fields["time_zone"].choices = [("", _("The company's time zone")), *zones]  # type: ignore[attr-defined]
+
+
+class CompanyDefaultsForm(forms.Form):
+    """A manager's company defaults: the language of members without a saved one (and of invitations), and
+    the time zone of members without their own."""
+
+    default_language = forms.ChoiceField(label=_("Default language"), choices=settings.LANGUAGES)
+    default_time_zone = forms.ChoiceField(label=_("Default time zone"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["default_time_zone"].choices = [(name, name) for name in time_zone_names()]  # type: ignore[attr-defined]

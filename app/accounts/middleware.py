@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import time
+import zoneinfo
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.middleware.locale import LocaleMiddleware
+from django.utils import timezone, translation
 from tenancy.middleware import PENDING_LOGIN_SESSION_KEY
 
+from accounts import preferences
 from accounts.otp import MAX_TTL_SECONDS
 from accounts.sessions import AUTH_AT_KEY, SECOND_FACTOR_KEY, SEEN_AT_KEY, end_current_session
 from accounts.throttle import ThrottledError
@@ -66,3 +70,23 @@ class ThrottledMiddleware:
 
             return throttled(request, exception.retry_after)
         return None
+
+
+class UserLocaleMiddleware(LocaleMiddleware):
+    """Django's LocaleMiddleware with the user's saved language first and the company's default after the
+    browser's; and the user's (else the company's) time zone for dates and times.
+
+    The response side is LocaleMiddleware's: Content-Language and Vary: Accept-Language. No language
+    prefix in URLs and no language cookie: the preference lives on the user (the account page's switch).
+    """
+
+    def process_request(self, request: HttpRequest) -> None:
+        language, zone = preferences.for_request(request)
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()  # type: ignore[attr-defined]
+        timezone.activate(zoneinfo.ZoneInfo(zone))
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        response = super().process_response(request, response)
+        timezone.deactivate()
+        return response

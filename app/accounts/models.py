@@ -13,10 +13,12 @@ from __future__ import annotations
 import uuid
 from typing import ClassVar
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from tenancy.models import Company, TenantModel
 
 CONTROLS: dict[str, str] = {
@@ -33,14 +35,14 @@ def normalize_email(email: str) -> str:
 
 
 class Role(models.TextChoices):
-    MANAGER = "manager", "Manager"
-    MEMBER = "member", "Member"
+    MANAGER = "manager", _("Manager")
+    MEMBER = "member", _("Member")
 
 
 class SecondFactor(models.TextChoices):
-    NONE = "none", "None"
-    EMAIL = "email", "Emailed one-time code"
-    TOTP = "totp", "Authenticator app (TOTP)"
+    NONE = "none", _("None")
+    EMAIL = "email", _("Emailed one-time code")
+    TOTP = "totp", _("Authenticator app (TOTP)")
 
 
 class UserManager(BaseUserManager["User"]):
@@ -71,6 +73,10 @@ class User(AbstractBaseUser):
     totp_secret = models.CharField(max_length=64, blank=True)
     totp_last_step = models.BigIntegerField(null=True, blank=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    #: the saved language ("": none saved, so the browser's Accept-Language, else the company's default)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True)
+    #: an IANA time zone ("": the company's default time zone)
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -122,6 +128,9 @@ class Invitation(TenantModel):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     nonce_hash = models.CharField(max_length=64)
     invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    #: chosen by the inviter: the invitation email, the acceptance page and the new account's language
+    #: ("": the company's default language)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)

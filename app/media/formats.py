@@ -21,6 +21,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
 CONTROLS: dict[str, str] = {
     "PATH-3": "an upload's type comes from an exact allow-list; the stored object's first bytes must match it (magic number)",
 }
@@ -70,27 +73,27 @@ def _isobmff(head: bytes) -> bool:
 class MediaType:
     content_type: str
     extension: str
-    label: str
+    label: str | Promise  # translated when shown
     matches: Callable[[bytes], bool]
 
 
 _TYPES = (
-    MediaType("audio/wav", "wav", "WAV audio", _wav),
-    MediaType("audio/x-wav", "wav", "WAV audio", _wav),
-    MediaType("audio/wave", "wav", "WAV audio", _wav),
-    MediaType("audio/mpeg", "mp3", "MP3 audio", _mp3),
-    MediaType("audio/aac", "aac", "AAC audio", _adts),
-    MediaType("audio/ogg", "ogg", "Ogg audio", _ogg),
-    MediaType("audio/flac", "flac", "FLAC audio", _flac),
-    MediaType("audio/x-flac", "flac", "FLAC audio", _flac),
-    MediaType("audio/webm", "webm", "WebM audio", _webm),
-    MediaType("audio/mp4", "m4a", "MPEG-4 audio", _isobmff),
-    MediaType("audio/x-m4a", "m4a", "MPEG-4 audio", _isobmff),
-    MediaType("video/mp4", "mp4", "MPEG-4 video", _isobmff),
-    MediaType("video/quicktime", "mov", "QuickTime video", _isobmff),
-    MediaType("video/webm", "webm", "WebM video", _webm),
-    MediaType("video/x-matroska", "mkv", "Matroska video", _matroska),
-    MediaType("video/ogg", "ogv", "Ogg video", _ogg),
+    MediaType("audio/wav", "wav", _("WAV audio"), _wav),
+    MediaType("audio/x-wav", "wav", _("WAV audio"), _wav),
+    MediaType("audio/wave", "wav", _("WAV audio"), _wav),
+    MediaType("audio/mpeg", "mp3", _("MP3 audio"), _mp3),
+    MediaType("audio/aac", "aac", _("AAC audio"), _adts),
+    MediaType("audio/ogg", "ogg", _("Ogg audio"), _ogg),
+    MediaType("audio/flac", "flac", _("FLAC audio"), _flac),
+    MediaType("audio/x-flac", "flac", _("FLAC audio"), _flac),
+    MediaType("audio/webm", "webm", _("WebM audio"), _webm),
+    MediaType("audio/mp4", "m4a", _("MPEG-4 audio"), _isobmff),
+    MediaType("audio/x-m4a", "m4a", _("MPEG-4 audio"), _isobmff),
+    MediaType("video/mp4", "mp4", _("MPEG-4 video"), _isobmff),
+    MediaType("video/quicktime", "mov", _("QuickTime video"), _isobmff),
+    MediaType("video/webm", "webm", _("WebM video"), _webm),
+    MediaType("video/x-matroska", "mkv", _("Matroska video"), _matroska),
+    MediaType("video/ogg", "ogv", _("Ogg video"), _ogg),
 )
 
 #: content type -> its description; the keys are the exact allow-list

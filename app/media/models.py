@@ -18,6 +18,7 @@ from typing import ClassVar
 
 from accounts.models import User
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from tenancy.models import TenantModel
 
 CONTROLS: dict[str, str] = {
@@ -32,10 +33,10 @@ DISPLAY_NAME_MAX = 200
 
 
 class Status(models.TextChoices):
-    PENDING = "pending", "Waiting for the upload"
-    SCANNING = "scanning", "Being scanned for malware"
-    READY = "ready", "Ready"
-    NOT_SCANNED = "not_scanned", "Could not be scanned"
+    PENDING = "pending", _("Waiting for the upload")
+    SCANNING = "scanning", _("Being scanned for malware")
+    READY = "ready", _("Ready")
+    NOT_SCANNED = "not_scanned", _("Could not be scanned")
 
 
 class Recording(TenantModel):

@@ -34,13 +34,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from accounts import notices
+from accounts import notices, preferences
 from accounts.models import User
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
 from storage import s3 as storage_s3
 from tenancy.db import tenant_context
 
@@ -130,19 +129,10 @@ def parse_event(body: str | bytes) -> ScanEvent:
 
 
 def _notify_threat(recording: Recording) -> None:
-    owner = User.objects.filter(pk=recording.owner_id).only("email").first()
+    owner = User.objects.filter(pk=recording.owner_id).first()
     if owner is None:
         return
-    notices.send_after_commit(
-        owner.email,
-        gettext("A recording you uploaded was removed"),
-        gettext(
-            'The malware scan found a threat in the file you uploaded as "%(name)s". It was deleted and cannot be downloaded.\n'
-            "Please check the device it came from."
-        )
-        % {"name": recording.display_name}
-        + notices.FOOTER,
-    )
+    notices.recording_removed(preferences.recipient(owner), recording.display_name)
 
 
 def apply_result(recording: Recording, result: str) -> str:

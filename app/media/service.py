@@ -8,6 +8,7 @@ removed from S3 through the durable purge queue (storage.purge), after COMMIT.
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,8 +16,9 @@ from datetime import datetime, timedelta
 from accounts.models import User
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 from storage import s3 as storage_s3
 from storage.purge import schedule_purge
 
@@ -35,7 +37,10 @@ CONTROLS: dict[str, str] = {
 
 logger = logging.getLogger(__name__)
 
-UNTITLED = "Untitled recording"
+
+def untitled() -> str:
+    """The display name of an upload whose file name is empty after cleaning (in the uploader's language)."""
+    return _("Untitled recording")
 
 
 class UploadError(Exception):
@@ -47,29 +52,37 @@ class UploadError(Exception):
         self.status = status
 
 
+#: runs of white space other than the ideographic space U+3000, which Japanese names use on purpose
+_SPACES = re.compile(r"[^\S\u3000]+")
+
+
+def collapse_spaces(text: str) -> str:
+    """Single ASCII spaces for runs of white space, trimmed; an ideographic space (全角スペース) is kept as typed."""
+    return _SPACES.sub(" ", text).strip(" ")
+
+
 def clean_display_name(raw: str) -> str:
     """A display name: NFC, no control/format characters, single spaces, at most DISPLAY_NAME_MAX characters."""
     text = unicodedata.normalize("NFC", raw)
     text = "".join(" " if unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"} else ch for ch in text)
-    text = " ".join(text.split())
-    return text[:DISPLAY_NAME_MAX].strip()
+    return collapse_spaces(text)[:DISPLAY_NAME_MAX].strip()
 
 
 def name_from_file_name(file_name: str) -> str:
     """The default display name of an upload: the browser's file name without any directory part."""
     base = file_name.replace("\\", "/").rsplit("/", 1)[-1]
-    return clean_display_name(base) or UNTITLED
+    return clean_display_name(base) or untitled()
 
 
 def validate_new_name(raw: str) -> str:
     """A rename: the typed name must already be clean (nothing is silently changed)."""
     if any(unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"} for ch in raw):
-        raise UploadError("The name cannot contain control characters.")
-    name = " ".join(unicodedata.normalize("NFC", raw).split())
+        raise UploadError(_("The name cannot contain control characters."))
+    name = collapse_spaces(unicodedata.normalize("NFC", raw))
     if not name:
-        raise UploadError("The name cannot be empty.")
+        raise UploadError(_("The name cannot be empty."))
     if len(name) > DISPLAY_NAME_MAX:
-        raise UploadError(f"The name can have at most {DISPLAY_NAME_MAX} characters.")
+        raise UploadError(_("The name can have at most %(max)d characters.") % {"max": DISPLAY_NAME_MAX})
     return name
 
 
@@ -99,18 +112,20 @@ def expire_abandoned(user: User) -> int:
 
 def issue_upload(user: User, *, file_name: str, content_type: str, size: int) -> IssuedUpload:
     if not formats.is_allowed(content_type):
-        raise UploadError("This file type is not accepted. Upload audio or video (WAV, MP3, AAC, Ogg, FLAC, WebM, MP4/M4A, MOV, MKV).")
+        raise UploadError(_("This file type is not accepted. Upload audio or video (WAV, MP3, AAC, Ogg, FLAC, WebM, MP4/M4A, MOV, MKV)."))
     if size < 1:
-        raise UploadError("The file is empty.")
+        raise UploadError(_("The file is empty."))
     if size > settings.MEDIA_MAX_UPLOAD_BYTES:
-        raise UploadError(f"The file is too large: at most {settings.MEDIA_MAX_UPLOAD_BYTES} bytes.", status=413)
+        raise UploadError(
+            _("The file is too large: at most %(max)s.") % {"max": filesizeformat(settings.MEDIA_MAX_UPLOAD_BYTES)}, status=413
+        )
     # The limit spans rows: count under a lock on the uploader's row, so parallel requests of one
     # user queue here and each sees the rows the previous ones created (issue 12).
     User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
     expire_abandoned(user)
     pending = Recording.objects.filter(owner=user, status=Status.PENDING).count()
     if pending >= settings.MEDIA_MAX_PENDING_UPLOADS:
-        raise UploadError("Too many uploads are in progress. Finish or wait for them first.", status=429)
+        raise UploadError(_("Too many uploads are in progress. Finish or wait for them first."), status=429)
     key = storage_s3.new_object_key(user.company_id, user.pk)
     recording = Recording.objects.create(
         company_id=user.company_id,
@@ -143,21 +158,25 @@ def confirm_upload(recording: Recording) -> Recording:
         found = objects.head(recording.object_key)
     except (BotoCoreError, ClientError) as exc:
         logger.warning("HEAD of upload %s failed: %s", recording.pk, exc)
-        raise UploadError("The upload could not be checked right now. Try again in a moment.", status=503) from exc
+        raise UploadError(_("The upload could not be checked right now. Try again in a moment."), status=503) from exc
     if found is None:
-        raise UploadError("The file has not arrived yet.", status=409)
+        raise UploadError(_("The file has not arrived yet."), status=409)
     if found.size != recording.size_bytes:
-        raise _reject(recording, f"The stored file has {found.size} bytes, not the {recording.size_bytes} announced. It was deleted.")
+        raise _reject(
+            recording,
+            _("The stored file has %(found)d bytes, not the %(announced)d announced. It was deleted.")
+            % {"found": found.size, "announced": recording.size_bytes},
+        )
     if found.content_type != recording.content_type:
-        raise _reject(recording, "The stored file's type does not match the announced type. It was deleted.")
+        raise _reject(recording, _("The stored file's type does not match the announced type. It was deleted."))
     try:
         head = objects.first_bytes(recording.object_key, found.version_id)
     except (BotoCoreError, ClientError) as exc:
         logger.warning("ranged GET of upload %s failed: %s", recording.pk, exc)
-        raise UploadError("The upload could not be checked right now. Try again in a moment.", status=503) from exc
+        raise UploadError(_("The upload could not be checked right now. Try again in a moment."), status=503) from exc
     if not formats.matches(recording.content_type, head):
         label = formats.ALLOWED[recording.content_type].label
-        raise _reject(recording, f"The file's content is not {label}. It was deleted.")
+        raise _reject(recording, _("The file's content is not %(type)s. It was deleted.") % {"type": label})
     now = timezone.now()
     recording.version_id = found.version_id
     recording.confirmed_at = now
@@ -172,7 +191,7 @@ def confirm_upload(recording: Recording) -> Recording:
 
         waiting = scans.start_waiting(recording)
         if waiting is None:  # the scan result arrived first, and it was a threat
-            raise UploadError(gettext("The malware scan found a threat in this file. It was deleted."), status=422)
+            raise UploadError(_("The malware scan found a threat in this file. It was deleted."), status=422)
         return waiting
     return recording
 

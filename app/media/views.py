@@ -21,9 +21,10 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.csp import CSP
-from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_POST
 
@@ -90,9 +91,30 @@ def _recording_json(recording: Recording) -> dict[str, Any]:
     return {
         "id": str(recording.pk),
         "status": recording.status,
-        "status_label": Status(recording.status).label,
+        "status_label": str(Status(recording.status).label),
         "downloadable": recording.is_downloadable,
         "url": reverse("media:detail", args=[recording.pk]),
+    }
+
+
+def upload_messages() -> dict[str, str]:
+    """What upload.js shows, in the page's language (json_script: the script itself holds no text).
+    `{name}` placeholders are filled in by the script."""
+    return {
+        "choose": _("Choose a file first."),
+        "bad_type": _("This file type ({type}) is not accepted. Upload audio or video."),
+        "unknown_type": _("unknown"),
+        "bad_size": _("The file must not be empty and can have at most %(max)s.")
+        % {"max": filesizeformat(settings.MEDIA_MAX_UPLOAD_BYTES)},
+        "preparing": _("Preparing the upload…"),
+        "start_failed": _("The upload could not be started (HTTP {status})."),
+        "uploading": _("Uploading…"),
+        "storage_refused": _("The storage refused the file (HTTP {status})."),
+        "storage_failed": _("The file could not be sent to the storage."),
+        "checking": _("Checking the file…"),
+        "check_failed": _("The file could not be checked (HTTP {status})."),
+        "uploaded": _("Uploaded: {status}."),
+        "percent": _("{percent} %"),
     }
 
 
@@ -111,6 +133,7 @@ def list_view(request: HttpRequest) -> HttpResponse:
         "accept": ",".join(formats.ALLOWED),
         "max_bytes": settings.MEDIA_MAX_UPLOAD_BYTES,
         "show_owner": current_user(request).is_manager,
+        "upload_messages": upload_messages(),
     }
     return render(request, "media/list.html", context)
 
@@ -153,7 +176,7 @@ def rename_view(request: HttpRequest, recording_id: uuid.UUID) -> HttpResponse:
     if name != recording.display_name:
         recording.display_name = name
         recording.save(update_fields=["display_name"])
-        messages.success(request, "The recording was renamed.")
+        messages.success(request, _("The recording was renamed."))
     return redirect("media:detail", recording_id=recording.pk)
 
 
@@ -165,7 +188,7 @@ def delete_view(request: HttpRequest, recording_id: uuid.UUID) -> HttpResponse:
         return _detail(request, recording, RenameForm(initial={"display_name": recording.display_name}), form, status=400)
     name = recording.display_name
     service.delete_recording(recording)
-    messages.success(request, f'"{name}" was deleted.')
+    messages.success(request, _("“%(name)s” was deleted.") % {"name": name})
     return redirect("media:list")
 
 
@@ -183,15 +206,15 @@ def download_view(request: HttpRequest, recording_id: uuid.UUID) -> HttpResponse
 
 def _read_json(request: HttpRequest) -> Any:
     if request.content_type != "application/json":
-        raise service.UploadError("Send application/json.", status=415)
+        raise service.UploadError(_("Send application/json."), status=415)
     if len(request.body) > MAX_JSON_BYTES:
-        raise service.UploadError("The request is too large.", status=413)
+        raise service.UploadError(_("The request is too large."), status=413)
     try:
         return json.loads(request.body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        raise service.UploadError("The request is not valid JSON.") from None
+        raise service.UploadError(_("The request is not valid JSON.")) from None
     except RecursionError:  # deeply nested arrays/objects: json gives up before the stack does
-        raise service.UploadError(gettext("The request is nested too deeply.")) from None
+        raise service.UploadError(_("The request is nested too deeply.")) from None
 
 
 @require_POST
@@ -228,7 +251,7 @@ def confirm_view(request: HttpRequest, recording_id: uuid.UUID) -> HttpResponse:
     user = current_user(request)
     recording = visible_recordings(request).filter(owner=user).select_for_update().filter(pk=recording_id).first()
     if recording is None:
-        return _error("No such upload.", 404)
+        return _error(_("No such upload."), 404)
     try:
         recording = service.confirm_upload(recording)
     except service.UploadError as exc:
@@ -242,5 +265,5 @@ def status_view(request: HttpRequest, recording_id: uuid.UUID) -> HttpResponse:
     recording = visible_recordings(request).exclude(status=Status.PENDING).filter(pk=recording_id).first()
     if recording is None:
         # also a recording removed after a threat was found (its row is gone)
-        return _error("No such recording.", 404)
+        return _error(_("No such recording."), 404)
     return _json(_recording_json(recording))

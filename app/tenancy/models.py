@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 CONTROLS: dict[str, str] = {
     "ISO-1": "Company is the tenant; every tenant-owned model derives from TenantModel (company FK, UUID pk) and gets a forced RLS policy in its migration",
@@ -26,6 +28,13 @@ class Company(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
+    #: the language of members without a saved preference (after their browser's) and of their emails,
+    #: and the default language of an invitation
+    default_language = models.CharField(
+        _("default language"), max_length=8, choices=settings.LANGUAGES, default=settings.KAKOI_DEFAULT_LANGUAGE
+    )
+    #: the time zone of members without their own (an IANA name, checked by the forms against zoneinfo)
+    default_time_zone = models.CharField(_("default time zone"), max_length=64, default=settings.KAKOI_DEFAULT_TIME_ZONE)
 
     class Meta:
         verbose_name_plural = "companies"

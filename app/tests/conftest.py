@@ -43,6 +43,13 @@ from tenancy.models import Company
 PASSWORD = "correct horse battery staple 42"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The translation catalogues, compiled before any test loads one (the .mo files are not committed)."""
+    from core.management.commands.compile_translations import compile_all
+
+    compile_all()
+
+
 def _admin_connection() -> dbroles.Connection:
     db = settings.DATABASES["default"]
     return dbroles.Connection(
@@ -116,6 +123,12 @@ class CommitClient(Client):
     queued with transaction.on_commit would never run.
     """
 
+    def __init__(self, *args: Any, **defaults: Any) -> None:
+        # Like a browser set to English: the suite's assertions read the source language. Tests of the
+        # Japanese pages pass HTTP_ACCEPT_LANGUAGE or give the user a saved language (test_i18n.py).
+        defaults.setdefault("HTTP_ACCEPT_LANGUAGE", "en")
+        super().__init__(*args, **defaults)
+
     def request(self, **request: Any) -> Any:
         with TestCase.captureOnCommitCallbacks(execute=True):
             return super().request(**request)
@@ -167,10 +180,12 @@ def make_user(company: Company, email: str, role: str = Role.MEMBER, **extra: An
         return User.objects.create_user(email, PASSWORD, company=company, role=role, **extra)
 
 
-def make_tenant(label: str) -> Tenant:
+def make_tenant(label: str, *, language: str = "en", time_zone: str = "Asia/Tokyo") -> Tenant:
+    """A company with a manager, a member and a pending invitation. Its default language is English unless
+    asked (the suite's assertions read the source language); a company's own default is Japanese."""
     company_id = uuid.uuid4()
     with tenant_context(company_id):
-        company = Company.objects.create(pk=company_id, name=f"Company {label}")
+        company = Company.objects.create(pk=company_id, name=f"Company {label}", default_language=language, default_time_zone=time_zone)
         manager = User.objects.create_user(f"manager-{label}@example.com", PASSWORD, company=company, role=Role.MANAGER)
         member = User.objects.create_user(f"member-{label}@example.com", PASSWORD, company=company, role=Role.MEMBER)
         invitation = Invitation.objects.create(

@@ -182,3 +182,20 @@ def test_web_serves_http_and_websocket_from_the_asgi_app_on_one_port():
     assert asgi_worker.SERVER_OPTIONS["ws_max_size"] == 64 * 1024
     assert asgi_worker.SERVER_OPTIONS["http"] == "h11" and asgi_worker.SERVER_OPTIONS["lifespan"] == "off"
     assert entrypoint.USAGE.startswith("usage:")
+
+
+def test_the_translation_catalogues_are_compiled_in_the_image_build(stages: list[Stage]):
+    """The Japanese catalogue ships compiled: the build stage runs compile_translations (polib, no gettext tools)
+    with the build settings, after the sources (and their .po) were copied; no locally compiled .mo enters the context."""
+    build = stages[0]
+    order = [(kw, args) for kw, args in build.instructions if kw in {"COPY", "RUN"}]
+    copy_app = next(i for i, (kw, args) in enumerate(order) if kw == "COPY" and args.startswith(". /app"))
+    compiles = [i for i, (kw, args) in enumerate(order) if kw == "RUN" and "compile_translations" in exec_form(args)]
+    assert compiles and compiles[0] > copy_app
+    command = exec_form(order[compiles[0]][1])
+    assert "DJANGO_SETTINGS_MODULE=kakoi.settings.build" in command and command[-2:] == ["manage.py", "compile_translations"]
+    patterns = {line.strip() for line in (APP / ".dockerignore").read_text().splitlines() if line.strip() and not line.startswith("#")}
+    assert "**/*.mo" in patterns and not any("locale" in p or p.endswith(".po") for p in patterns)
+    assert (APP / "locale" / "ja" / "LC_MESSAGES" / "django.po").is_file()
+    # The command needs no database and no secret: it runs under the build settings.
+    assert "polib" in (APP / "requirements.txt").read_text()

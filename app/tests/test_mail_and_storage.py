@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from accounts import notices
+from accounts.preferences import Recipient
 from core.mail import SesV2EmailBackend
 from django.conf import settings
 from django.core import mail
@@ -80,13 +81,13 @@ def test_csrf3_notices_are_sent_only_after_commit(django_capture_on_commit_callb
     with django_capture_on_commit_callbacks(execute=True):
         try:
             with transaction.atomic():
-                notices.password_changed("someone@example.com", "203.0.113.1")
+                notices.password_changed(Recipient("someone@example.com", "en", "Asia/Tokyo"), "203.0.113.1")
                 raise RuntimeError("rolled back")
         except RuntimeError:
             pass
     assert mail.outbox == []
     with django_capture_on_commit_callbacks(execute=True):
-        notices.password_changed("someone@example.com", "203.0.113.1")
+        notices.password_changed(Recipient("someone@example.com", "en", "Asia/Tokyo"), "203.0.113.1")
     assert [m.to for m in mail.outbox] == [["someone@example.com"]]
 
 

@@ -321,7 +321,19 @@ RAW_SQL_MODULES = {
     "calls/layer.py": "the channel layer: LISTEN/NOTIFY (pg_notify) and its two tables, static SQL with bound parameters",
 }
 #: third-party libraries the app may import: each is pinned with hashes in app/requirements.txt
-VETTED_LIBRARIES = {"django", "boto3", "botocore", "psycopg", "pyotp", "argon2", "whitenoise", "gunicorn", "channels", "uvicorn_worker"}
+VETTED_LIBRARIES = {
+    "django",
+    "boto3",
+    "botocore",
+    "psycopg",
+    "pyotp",
+    "argon2",
+    "whitenoise",
+    "gunicorn",
+    "channels",
+    "uvicorn_worker",
+    "polib",
+}
 
 
 def _talks_sql(tree: ast.AST) -> bool:

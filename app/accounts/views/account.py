@@ -13,15 +13,16 @@ from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from tenancy.models import Company
 
-from accounts import notices, otp, throttle, tokens
+from accounts import notices, otp, preferences, throttle, tokens
 from accounts.deletion import LastManagerError, delete_account
-from accounts.forms import CurrentPasswordForm, DeleteAccountForm, EmailChangeForm, PasswordChangeForm, TotpEnableForm
+from accounts.forms import CurrentPasswordForm, DeleteAccountForm, EmailChangeForm, PasswordChangeForm, PreferencesForm, TotpEnableForm
 from accounts.models import SecondFactor, UsedToken, User
 from accounts.sessions import end_user_sessions, track_rotated_key
 from accounts.views.common import current_user, tenant_of
@@ -42,11 +43,32 @@ def _post(request: HttpRequest) -> dict[str, str] | None:
     return request.POST if request.method == "POST" else None  # type: ignore[return-value]
 
 
+def _home(request: HttpRequest, form: PreferencesForm, status: int = 200) -> HttpResponse:
+    user = current_user(request)
+    company = Company.objects.filter(pk=tenant_of(request)).first()
+    context = {"account": user, "company": company, "preferences_form": form}
+    return render(request, "accounts/home.html", context, status=status)
+
+
 @require_http_methods(["GET", "HEAD"])
 def home_view(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
-    company = Company.objects.filter(pk=tenant_of(request)).first()
-    return render(request, "accounts/home.html", {"account": user, "company": company})
+    return _home(request, PreferencesForm(initial={"language": user.language, "time_zone": user.time_zone}))
+
+
+@require_POST
+def preferences_view(request: HttpRequest) -> HttpResponse:
+    """The language switch (and the time zone) of the account page: saved on the user, effective at once."""
+    user = current_user(request)
+    form = PreferencesForm(request.POST)
+    if not form.is_valid():
+        return _home(request, form, status=400)
+    user.language, user.time_zone = form.cleaned_data["language"], form.cleaned_data["time_zone"]
+    user.save(update_fields=["language", "time_zone"])
+    language, _zone = preferences.for_request(request)
+    translation.activate(language)  # the confirmation is already in the new language
+    messages.success(request, _("Your language and time zone were saved."))
+    return redirect("accounts:home")
 
 
 @sensitive_post_parameters("password", "new_password1", "new_password2")
@@ -61,8 +83,16 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
         update_session_auth_hash(request, user)  # keeps this session, with a new key
         track_rotated_key(user, old_key, request.session.session_key)
         ended = end_user_sessions(user, except_key=request.session.session_key)
-        notices.password_changed(user.email, client_ip(request))
-        messages.success(request, f"Your password was changed. {ended} other session(s) were signed out.")
+        notices.password_changed(preferences.recipient(user), client_ip(request))
+        messages.success(
+            request,
+            ngettext(
+                "Your password was changed. %(count)d other session was signed out.",
+                "Your password was changed. %(count)d other sessions were signed out.",
+                ended,
+            )
+            % {"count": ended},
+        )
         return redirect("accounts:home")
     return render(request, "accounts/password_change.html", {"form": form})
 
@@ -79,11 +109,11 @@ def email_change_view(request: HttpRequest) -> HttpResponse:
         if User.objects.filter(email=new_email).exists():
             # The same answer as for a free address (no enumeration), and nothing is sent to the
             # address that has an account (no spam relay); the user's own address is told.
-            notices.email_change_requested_for_taken_address(user.email, new_email)
+            notices.email_change_requested_for_taken_address(preferences.recipient(user), new_email)
         else:
             token = tokens.make_email_change_token(user.pk, user.email, new_email)
             url = request.build_absolute_uri(reverse("accounts:email-confirm", args=[token]))
-            notices.email_change_requested(user.email, new_email, url)
+            notices.email_change_requested(preferences.recipient(user), preferences.recipient(user, new_email), url)
         messages.info(request, _("If the address can be used, we sent a confirmation link to it."))
         return redirect("accounts:home")
     return render(request, "accounts/email_change.html", {"form": form})
@@ -118,7 +148,7 @@ def email_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
         else:
             ttl = int(settings.KAKOI_EMAIL_CHANGE_TTL_SECONDS)
             UsedToken.objects.filter(used_at__lt=timezone.now() - timedelta(seconds=2 * ttl)).delete()
-            notices.email_changed(old, data.new_email)
+            notices.email_changed(preferences.recipient(user, old), preferences.recipient(user))
             messages.success(request, _("Your email address was changed."))
             return redirect("accounts:home")
     return render(request, "accounts/email_confirm.html", {"new_email": data.new_email, "error": error})
@@ -139,8 +169,8 @@ def security_email_view(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "accounts/security.html", {"account": user, "form": form}, status=400)
     user.set_second_factor(SecondFactor.EMAIL)
-    notices.second_factor_changed(user.email, "Sign-in now asks for a code sent to this address", client_ip(request))
-    messages.success(request, "Sign-in now asks for an emailed code.")
+    notices.second_factor_changed(preferences.recipient(user), SecondFactor.EMAIL, client_ip(request))
+    messages.success(request, _("Sign-in now asks for an emailed code."))
     return redirect("accounts:security")
 
 
@@ -151,12 +181,12 @@ def security_disable_view(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
     form = CurrentPasswordForm(user, request.POST, request=request)
     if user.is_manager:
-        form.add_error(None, "Managers must use a second factor.")
+        form.add_error(None, _("Managers must use a second factor."))
     if not form.is_valid():
         return render(request, "accounts/security.html", {"account": user, "form": form}, status=400)
     user.set_second_factor(SecondFactor.NONE)
-    notices.second_factor_changed(user.email, "The second sign-in step was turned off", client_ip(request))
-    messages.success(request, "The second sign-in step is off.")
+    notices.second_factor_changed(preferences.recipient(user), SecondFactor.NONE, client_ip(request))
+    messages.success(request, _("The second sign-in step is off."))
     return redirect("accounts:security")
 
 
@@ -177,12 +207,12 @@ def totp_setup_view(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             step = otp.totp_step_matching(secret, form.cleaned_data["code"], None)
             if step is None:
-                form.add_error("code", "The code does not match.")
+                form.add_error("code", _("The code does not match."))
             else:
                 user.set_second_factor(SecondFactor.TOTP, totp_secret=secret, totp_step=step)
                 del request.session[TOTP_SETUP_KEY]
-                notices.second_factor_changed(user.email, "Sign-in now asks for a code from an authenticator app", client_ip(request))
-                messages.success(request, "Sign-in now asks for a code from your authenticator app.")
+                notices.second_factor_changed(preferences.recipient(user), SecondFactor.TOTP, client_ip(request))
+                messages.success(request, _("Sign-in now asks for a code from your authenticator app."))
                 return redirect("accounts:security")
     if not isinstance(secret, str):
         return redirect("accounts:security")
@@ -199,7 +229,7 @@ def delete_account_view(request: HttpRequest) -> HttpResponse:
         try:
             delete_account(user, actor=user)
         except LastManagerError:
-            form.add_error(None, "You are the only manager: make another member a manager first.")
+            form.add_error(None, _("You are the only manager: make another member a manager first."))
         else:
             logout(request)
             return render(request, "accounts/deleted.html")

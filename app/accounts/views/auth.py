@@ -19,16 +19,16 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
-from tenancy.db import set_current_tenant
+from tenancy.db import set_current_tenant, tenant_context
 from tenancy.middleware import PENDING_LOGIN_SESSION_KEY
 
-from accounts import notices, otp, throttle, tokens
+from accounts import notices, otp, preferences, throttle, tokens
 from accounts.forms import AcceptInvitationForm, CodeForm, LoginForm
 from accounts.models import Invitation, LoginChallenge, SecondFactor, User, normalize_email
 from accounts.sessions import complete_login, end_current_session
@@ -83,7 +83,7 @@ def _start_second_factor(request: HttpRequest, user: User, next_url: str) -> Htt
     challenge = LoginChallenge.objects.create(company_id=user.company_id, user=user, method=factor, expires_at=now + otp.code_ttl())
     if factor == SecondFactor.EMAIL:
         code = otp.issue_email_code(challenge)
-        notices.login_code(user.email, code, otp.code_ttl().seconds // 60)
+        notices.login_code(preferences.recipient(user), code, otp.code_ttl().seconds // 60)
     request.session.cycle_key()
     request.session[PENDING_LOGIN_SESSION_KEY] = {
         "user": str(user.pk),
@@ -98,11 +98,13 @@ def _start_second_factor(request: HttpRequest, user: User, next_url: str) -> Htt
 def _count_account_failure(email: str) -> None:
     """Failures on one account from every client: a guess spread over many addresses refuses nobody (that would
     be a lock-out anyone could cause) but, at the limit, tells the owner once per window."""
-    limit, _ = settings.KAKOI_THROTTLE["login-account-all"]
+    limit, _window = settings.KAKOI_THROTTLE["login-account-all"]
     if throttle.hit("login-account-all", email) == int(limit):
-        user = User.objects.filter(email=email, is_active=True).only("email").first()
+        user = User.objects.filter(email=email, is_active=True).first()
         if user is not None:
-            notices.login_failures(user.email, int(limit))
+            with tenant_context(user.company_id):  # no tenant yet: the company's defaults are read under its own
+                to = preferences.recipient(user)
+            notices.login_failures(to, int(limit))
 
 
 @login_not_required
@@ -124,7 +126,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             _clear_pending(request)
             return _start_second_factor(request, user, next_url)
         _count_account_failure(email)
-        form.add_error(None, "The email address or password is incorrect.")
+        form.add_error(None, _("The email address or password is incorrect."))
     return render(request, "accounts/login.html", {"form": form, "next": next_url})
 
 
@@ -154,7 +156,7 @@ def _restart(request: HttpRequest, message: str) -> HttpResponse:
 def verify_view(request: HttpRequest) -> HttpResponse:
     challenge = _open_challenge(request)
     if challenge is None:
-        return _restart(request, "That sign-in has expired or was replaced. Please sign in again.")
+        return _restart(request, _("That sign-in has expired or was replaced. Please sign in again."))
     form = CodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         account = str(challenge.user_id)
@@ -174,8 +176,8 @@ def verify_view(request: HttpRequest) -> HttpResponse:
         if challenge.attempts >= settings.KAKOI_EMAIL_OTP_MAX_ATTEMPTS:
             challenge.consumed_at = timezone.now()
             challenge.save(update_fields=["consumed_at"])
-            return _restart(request, "Too many wrong codes. Please sign in again.")
-        form.add_error(None, "The code is incorrect or has expired.")
+            return _restart(request, _("Too many wrong codes. Please sign in again."))
+        form.add_error(None, _("The code is incorrect or has expired."))
     context = {"form": form, "method": challenge.method, "can_resend": otp.can_resend(challenge)}
     return render(request, "accounts/verify.html", context)
 
@@ -185,15 +187,15 @@ def verify_view(request: HttpRequest) -> HttpResponse:
 def resend_view(request: HttpRequest) -> HttpResponse:
     challenge = _open_challenge(request)
     if challenge is None:
-        return _restart(request, "That sign-in has expired or was replaced. Please sign in again.")
+        return _restart(request, _("That sign-in has expired or was replaced. Please sign in again."))
     if throttle.hit_over_limit("otp-ip", throttle.client_bucket(client_ip(request))):
         return throttled(request)
     if not otp.can_resend(challenge):
-        messages.error(request, "A new code cannot be sent yet.")
+        messages.error(request, _("A new code cannot be sent yet."))
         return redirect("accounts:login-verify")
     code = otp.issue_email_code(challenge)
-    notices.login_code(challenge.user.email, code, otp.code_ttl().seconds // 60)
-    messages.info(request, "A new code was sent. Earlier codes no longer work.")
+    notices.login_code(preferences.recipient(challenge.user), code, otp.code_ttl().seconds // 60)
+    messages.info(request, _("A new code was sent. Earlier codes no longer work."))
     return redirect("accounts:login-verify")
 
 
@@ -208,7 +210,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(FORM_METHODS)
 def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
     if request.user.is_authenticated:
-        messages.error(request, "Sign out before accepting an invitation.")
+        messages.error(request, _("Sign out before accepting an invitation."))
         return redirect(settings.LOGIN_REDIRECT_URL)
     try:
         data = tokens.read_invitation_token(token)
@@ -220,8 +222,13 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
     invitation = Invitation.objects.select_for_update().filter(pk=data.invitation_id, company_id=data.company_id).first()
     if invitation is None or not invitation.is_usable or not constant_time_compare(invitation.nonce_hash, tokens.nonce_hash(data.nonce)):
         raise Http404
-    form = AcceptInvitationForm(invitation.email, request.POST if request.method == "POST" else None)
+    # The page speaks the language the inviter chose for the invitee (the invitee can change it here).
+    language = preferences.supported_language(invitation.language) or preferences.company_defaults(data.company_id)[0]
+    translation.activate(language)
+    request.LANGUAGE_CODE = translation.get_language()  # type: ignore[attr-defined]
+    form = AcceptInvitationForm(invitation.email, request.POST if request.method == "POST" else None, initial={"language": language})
     if request.method == "POST" and form.is_valid():
+        language = form.cleaned_data["language"] or language
         try:
             with transaction.atomic():
                 # the form checked the address is free; a concurrent sign-up can still take it first
@@ -231,12 +238,15 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
                     company=invitation.company,
                     role=invitation.role,
                     name=form.cleaned_data.get("name", ""),
+                    language=language,
                 )
         except (IntegrityError, ValidationError):
             form.add_error(None, _("This address already has a kakoi account. Sign in with it instead."))
         else:
             invitation.accepted_at = timezone.now()
             invitation.save(update_fields=["accepted_at"])
-            messages.success(request, "Your account is ready. Please sign in.")
+            translation.activate(language)
+            request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
+            messages.success(request, _("Your account is ready. Please sign in."))
             return redirect("accounts:login")
     return render(request, "accounts/invitation_accept.html", {"form": form, "invitation": invitation})

@@ -22,9 +22,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from tenancy.models import Company
 
-from accounts import notices, throttle, tokens
+from accounts import notices, preferences, throttle, tokens
 from accounts.deletion import delete_account
-from accounts.forms import DeleteMemberForm, InviteForm, RoleForm
+from accounts.forms import CompanyDefaultsForm, DeleteMemberForm, InviteForm, RoleForm
 from accounts.models import Invitation, Role
 from accounts.roles import LastManagerError, change_role
 from accounts.views.common import current_user, get_tenant_user_or_404, manager_required, tenant_of, tenant_users
@@ -38,8 +38,16 @@ CONTROLS: dict[str, str] = {
 }
 
 
-def _members_page(request: HttpRequest, invite_form: InviteForm, status: int = 200) -> HttpResponse:
+def _members_page(
+    request: HttpRequest, invite_form: InviteForm, status: int = 200, defaults_form: CompanyDefaultsForm | None = None
+) -> HttpResponse:
+    if defaults_form is None:
+        company = get_object_or_404(Company, pk=tenant_of(request))
+        defaults_form = CompanyDefaultsForm(
+            initial={"default_language": company.default_language, "default_time_zone": company.default_time_zone}
+        )
     context = {
+        "defaults_form": defaults_form,
         "members": tenant_users(request).order_by("email"),
         "invitations": Invitation.objects.filter(company_id=tenant_of(request), accepted_at__isnull=True).order_by("created_at"),
         "invite_form": invite_form,
@@ -51,7 +59,8 @@ def _members_page(request: HttpRequest, invite_form: InviteForm, status: int = 2
 @manager_required
 @require_http_methods(["GET", "HEAD"])
 def members_view(request: HttpRequest) -> HttpResponse:
-    return _members_page(request, InviteForm())
+    company = get_object_or_404(Company, pk=tenant_of(request))
+    return _members_page(request, InviteForm(initial={"language": company.default_language}))
 
 
 @manager_required
@@ -78,16 +87,34 @@ def invite_view(request: HttpRequest) -> HttpResponse:
                 email=email,
                 role=form.cleaned_data["role"],
                 nonce_hash=tokens.nonce_hash(nonce),
+                language=form.cleaned_data["language"] or company.default_language,
                 invited_by=manager,
                 expires_at=timezone.now() + timedelta(seconds=ttl),
             )
     except IntegrityError:
-        form.add_error(None, "That invitation could not be created; try again.")
+        form.add_error(None, _("That invitation could not be created; try again."))
         return _members_page(request, form, status=400)
     token = tokens.make_invitation_token(company.pk, invitation.pk, nonce)
     url = request.build_absolute_uri(reverse("accounts:invitation-accept", args=[token]))
-    notices.invitation(email, company.name, manager.email, url, ttl // 3600)
-    messages.success(request, f"Invitation sent to {email}.")
+    invitee = preferences.Recipient(
+        email=email, language=invitation.language or company.default_language, time_zone=company.default_time_zone
+    )
+    notices.invitation(invitee, company.name, manager.email, url, ttl // 3600)
+    messages.success(request, _("Invitation sent to %(email)s.") % {"email": email})
+    return redirect("accounts:members")
+
+
+@manager_required
+@require_POST
+def company_defaults_view(request: HttpRequest) -> HttpResponse:
+    """The company's default language and time zone (members without their own, new invitations)."""
+    form = CompanyDefaultsForm(request.POST)
+    if not form.is_valid():
+        return _members_page(request, InviteForm(), status=400, defaults_form=form)
+    company = get_object_or_404(Company, pk=tenant_of(request))
+    company.default_language, company.default_time_zone = form.cleaned_data["default_language"], form.cleaned_data["default_time_zone"]
+    company.save(update_fields=["default_language", "default_time_zone"])
+    messages.success(request, _("The company's default language and time zone were saved."))
     return redirect("accounts:members")
 
 
@@ -96,7 +123,7 @@ def invite_view(request: HttpRequest) -> HttpResponse:
 def invitation_revoke_view(request: HttpRequest, invitation_id: uuid.UUID) -> HttpResponse:
     invitation = get_object_or_404(Invitation, pk=invitation_id, company_id=tenant_of(request), accepted_at__isnull=True)
     invitation.delete()
-    messages.success(request, "Invitation revoked.")
+    messages.success(request, _("Invitation revoked."))
     return redirect("accounts:members")
 
 
@@ -126,9 +153,8 @@ def member_role_view(request: HttpRequest, user_id: uuid.UUID) -> HttpResponse:
         form.add_error(None, _("The company needs at least one manager."))
         return render(request, "accounts/member_detail.html", {"member": member, "role_form": form}, status=409)
     if changed:
-        role = Role(member.role)
-        notices.role_changed(member.email, str(role.label), manager.email)
-        messages.success(request, f"{member.email} is now a {role.label.lower()}.")
+        notices.role_changed(preferences.recipient(member), member.role, manager.email)
+        messages.success(request, _("The role of %(email)s is now %(role)s.") % {"email": member.email, "role": Role(member.role).label})
     return redirect("accounts:member-detail", user_id=member.pk)
 
 
@@ -140,12 +166,12 @@ def member_delete_view(request: HttpRequest, user_id: uuid.UUID) -> HttpResponse
     form = DeleteMemberForm(member, request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if member.pk == manager.pk:
-            form.add_error(None, "Delete your own account from your account page.")
+            form.add_error(None, _("Delete your own account from your account page."))
         elif member.role != Role.MEMBER:
-            form.add_error(None, "Make this manager a member before deleting the account.")
+            form.add_error(None, _("Make this manager a member before deleting the account."))
         if form.is_valid():
             email = member.email
             delete_account(member, actor=manager)
-            messages.success(request, f"The account of {email} was deleted.")
+            messages.success(request, _("The account of %(email)s was deleted.") % {"email": email})
             return redirect("accounts:members")
     return render(request, "accounts/member_delete.html", {"member": member, "form": form})

@@ -30,7 +30,8 @@ CONTROLS: dict[str, str] = {
     "HDR-1": "HSTS, nosniff, Referrer-Policy, COOP and CSP are set by Django's middleware, not by hand",
     "BOF-1": "pure-Python web stack on CPython; no ctypes or native code of our own",
     "SQL-1": "all data access through the Django ORM; the few SQL statements (tenant setting, health, role DDL) are literals with bound parameters",
-    "CMD-2": "work that could tempt a shell goes through vetted libraries: boto3 (S3, SES, Secrets Manager), psycopg, pyotp, argon2-cffi",
+    "CMD-2": "work that could tempt a shell goes through vetted libraries: boto3 (S3, SES, Secrets Manager), psycopg, pyotp, argon2-cffi, "
+    "polib (the translation catalogues, instead of gettext's msgfmt)",
     "PATH-2": "no view reads server files: static assets are collected at build time and served by whitenoise from STATIC_ROOT only",
 }
 
@@ -65,6 +66,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tenancy.middleware.TenantTransactionMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",
+    # After the session timeout (a session it ends is anonymous) and the tenant (the company's defaults are
+    # tenant rows): the language and time zone of the user, else Accept-Language, else the company's.
+    "accounts.middleware.UserLocaleMiddleware",
     "accounts.middleware.ThrottledMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -85,6 +89,8 @@ TEMPLATES = [
             "autoescape": True,
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.tz",
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
@@ -277,11 +283,26 @@ KAKOI_THROTTLE = {
 # After this many wrong current passwords in a window, the account's address gets a notice.
 KAKOI_REAUTH_NOTICE_AFTER = 3
 
-# --- misc ---------------------------------------------------------------------------------------
-LANGUAGE_CODE = "en"
+# --- languages and time zones (docs/i18n.md) -----------------------------------------------------
+# Japanese and English. A page is in the user's saved language, else the first supported language of the
+# browser's Accept-Language, else the company's default (accounts.middleware.UserLocaleMiddleware); an
+# anonymous request without a usable Accept-Language gets LANGUAGE_CODE. Emails go out in the recipient's
+# saved language, else the company's default (accounts.preferences). Language names are written in their
+# own language, so they are not translated.
+LANGUAGE_CODE = "ja"
+LANGUAGES = [("ja", "日本語"), ("en", "English")]
+LOCALE_PATHS = [APP_DIR / "locale"]
+USE_I18N = True
+# The catalogue (locale/ja/LC_MESSAGES/django.po) is compiled by `manage.py compile_translations` (polib):
+# in the image build, by the test suite and by `make app`.
+# Times are stored in UTC and shown in the user's time zone, else the company's (default Asia/Tokyo, the
+# product's home); TIME_ZONE is the zone of requests without a user.
 TIME_ZONE = "Asia/Tokyo"
-USE_I18N = False
 USE_TZ = True
+KAKOI_DEFAULT_LANGUAGE = "ja"
+KAKOI_DEFAULT_TIME_ZONE = "Asia/Tokyo"
+
+# --- misc ---------------------------------------------------------------------------------------
 
 LOGGING = {
     "version": 1,

@@ -1,10 +1,30 @@
 // Recordings page: upload straight to S3 with a presigned POST, then ask the app to check it.
 // A static file (the CSP allows no inline script). Messages are written with textContent only.
+// Every text it shows comes from the page, translated: the JSON block #upload-messages (json_script).
 "use strict";
 
 (function () {
   const POLL_MS = 3000;
   const MAX_POLLS = 200;
+
+  function loadMessages() {
+    const node = document.getElementById("upload-messages");
+    try {
+      return node ? JSON.parse(node.textContent) : {};
+    } catch (_err) {
+      return {};
+    }
+  }
+
+  const MESSAGES = loadMessages();
+
+  // The message `key`, its {name} placeholders filled in from `values`.
+  function text(key, values) {
+    const template = Object.prototype.hasOwnProperty.call(MESSAGES, key) ? String(MESSAGES[key]) : key;
+    return template.replace(/\{(\w+)\}/g, function (match, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : match;
+    });
+  }
 
   function csrfToken(form) {
     const input = form.querySelector("input[name=csrfmiddlewaretoken]");
@@ -50,11 +70,11 @@
         if (xhr.status >= 200 && xhr.status < 300) {
           resolve();
         } else {
-          reject(new Error("The storage refused the file (HTTP " + xhr.status + ")."));
+          reject(new Error(text("storage_refused", { status: xhr.status })));
         }
       };
       xhr.onerror = function () {
-        reject(new Error("The file could not be sent to the storage."));
+        reject(new Error(text("storage_failed")));
       };
       xhr.send(data);
     });
@@ -73,41 +93,41 @@
       event.preventDefault();
       const file = input.files && input.files[0];
       if (!file) {
-        say(status, "Choose a file first.", true);
+        say(status, text("choose"), true);
         return;
       }
       if (allowed.indexOf(file.type) === -1) {
-        say(status, "This file type (" + (file.type || "unknown") + ") is not accepted. Upload audio or video.", true);
+        say(status, text("bad_type", { type: file.type || text("unknown_type") }), true);
         return;
       }
       if (file.size < 1 || file.size > maxBytes) {
-        say(status, "The file must have between 1 and " + maxBytes + " bytes.", true);
+        say(status, text("bad_size"), true);
         return;
       }
       button.disabled = true;
       progress.hidden = false;
       percent.hidden = false;
       progress.value = 0;
-      percent.textContent = "0 %";
+      percent.textContent = text("percent", { percent: 0 });
       try {
-        say(status, "Preparing the upload…", false);
+        say(status, text("preparing"), false);
         const issued = await postJson(form.action, csrfToken(form), { name: file.name, type: file.type, size: file.size });
         if (!issued.ok) {
-          throw new Error(issued.data.error || "The upload could not be started (HTTP " + issued.status + ").");
+          throw new Error(issued.data.error || text("start_failed", { status: issued.status }));
         }
-        say(status, "Uploading…", false);
+        say(status, text("uploading"), false);
         await sendToStorage(issued.data.upload, file, function (fraction) {
           progress.value = fraction;
-          percent.textContent = Math.floor(fraction * 100) + " %";
+          percent.textContent = text("percent", { percent: Math.floor(fraction * 100) });
         });
         progress.value = 1;
-        percent.textContent = "100 %";
-        say(status, "Checking the file…", false);
+        percent.textContent = text("percent", { percent: 100 });
+        say(status, text("checking"), false);
         const confirmed = await postJson(issued.data.confirm_url, csrfToken(form));
         if (!confirmed.ok) {
-          throw new Error(confirmed.data.error || "The file could not be checked (HTTP " + confirmed.status + ").");
+          throw new Error(confirmed.data.error || text("check_failed", { status: confirmed.status }));
         }
-        say(status, "Uploaded: " + confirmed.data.status_label + ".", false);
+        say(status, text("uploaded", { status: confirmed.data.status_label }), false);
         window.location.assign(form.dataset.listUrl);
       } catch (err) {
         say(status, err.message, true);

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import http.server
 import logging
+import os
 import socketserver
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -101,6 +103,10 @@ def s3_server(bucket: str, region: str, app_origin: str) -> Iterator[tuple[str, 
         )
         yield endpoint, s3
     finally:
+        # moto keeps its state per process, not per server: reset it (moto's documented /moto-api/reset) so the
+        # next module's server starts empty (its bucket does not exist yet).
+        host, port = server.get_host_and_port()
+        urllib.request.urlopen(urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST"), timeout=10).close()
         server.stop()
         moto_app.DISABLE_GLOBAL_CORS = saved
         S3Response._bucket_response_post = original_post
@@ -170,3 +176,43 @@ def asgi_server() -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=15)
         sock.close()
+
+
+@contextmanager
+def app_with_s3(tenant_company_id: Any) -> Iterator[tuple[str, str, Any]]:
+    """The app and its S3 server with the settings a browser test needs (malware gate on, no proxy in front) and
+    AWS test credentials in the environment; yields (app origin, S3 endpoint, boto3 client). At the end the
+    tenant's committed rows go, with the global rows the flows leave (sessions, throttle counters, purge queue)."""
+    from accounts.models import ThrottleCounter
+    from django.conf import settings
+    from django.contrib.sessions.models import Session
+    from django.test import override_settings
+    from storage.models import PurgeRequest
+    from tenancy.db import tenant_context
+    from tenancy.models import Company
+
+    saved_env = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_SESSION_TOKEN="testing")
+    try:
+        with (
+            app_server() as app,
+            s3_server(settings.KAKOI_MEDIA_BUCKET, settings.AWS_REGION, app) as (endpoint, s3),
+            override_settings(
+                ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "127.0.0.1"],
+                KAKOI_S3_ENDPOINT_URL=endpoint,
+                KAKOI_TRUSTED_PROXY_COUNT=0,
+                MEDIA_REQUIRE_MALWARE_SCAN=True,
+            ),
+        ):
+            yield app, endpoint, s3
+    finally:
+        with tenant_context(tenant_company_id):
+            Company.objects.filter(pk=tenant_company_id).delete()
+        Session.objects.all().delete()
+        ThrottleCounter.objects.all().delete()
+        PurgeRequest.objects.all().delete()
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -19,19 +19,14 @@ from typing import Any
 
 import pytest
 import scanevents
-from accounts.models import ThrottleCounter
-from browser_servers import app_server, other_site, s3_server
+from browser_servers import app_with_s3, other_site
 from conftest import PASSWORD, Tenant, make_tenant
 from django.conf import settings
-from django.contrib.sessions.models import Session
 from django.core import mail
-from django.test import override_settings
 from media import objects, scans
 from media.models import Recording, Status
 from playwright.sync_api import Browser, Page, Playwright, Route, expect, sync_playwright
-from storage.models import PurgeRequest
 from tenancy.db import tenant_context
-from tenancy.models import Company
 from test_media_formats import wav_bytes
 
 pytestmark = pytest.mark.browser
@@ -80,35 +75,11 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack(django_db_setup: None, django_db_blocker: Any) -> Iterator[Stack]:
     """App + S3 + another site, and a company whose manager signs in with an emailed code (committed rows)."""
-    saved_env = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_SESSION_TOKEN="testing")
     pages: dict[str, str] = {}
     with django_db_blocker.unblock():
         tenant = make_tenant(f"browser-{uuid.uuid4().hex[:8]}")
-        try:
-            with (
-                app_server() as app,
-                s3_server(settings.KAKOI_MEDIA_BUCKET, settings.AWS_REGION, app) as (endpoint, s3),
-                other_site(pages) as other,
-                override_settings(
-                    ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "127.0.0.1"],
-                    KAKOI_S3_ENDPOINT_URL=endpoint,
-                    KAKOI_TRUSTED_PROXY_COUNT=0,
-                    MEDIA_REQUIRE_MALWARE_SCAN=True,
-                ),
-            ):
-                yield Stack(app=app, s3_endpoint=endpoint, s3=s3, tenant=tenant, pages=pages, other=other)
-        finally:
-            with tenant_context(tenant.company.pk):
-                Company.objects.filter(pk=tenant.company.pk).delete()
-            Session.objects.all().delete()
-            ThrottleCounter.objects.all().delete()
-            PurgeRequest.objects.all().delete()
-            for key, value in saved_env.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        with app_with_s3(tenant.company.pk) as (app, endpoint, s3), other_site(pages) as other:
+            yield Stack(app=app, s3_endpoint=endpoint, s3=s3, tenant=tenant, pages=pages, other=other)
 
 
 @pytest.fixture(scope="module")
