@@ -40,6 +40,10 @@ def web() -> int:
 
 
 def migrate(args: list[str]) -> int:
+    # A migration may rewrite a table for longer than a web request may run: no statement or lock timeout
+    # for it (the web process keeps its fail-fast ones, kakoi/settings/base.py).
+    os.environ.setdefault("DATABASE_STATEMENT_TIMEOUT_MS", "0")
+    os.environ.setdefault("DATABASE_LOCK_TIMEOUT_MS", "0")
     _django()
     from core.dbroles import OWNER_ROLE
     from django.conf import settings
