@@ -17,6 +17,7 @@ uvicorn worker, production settings). Expected behaviour, asserted:
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 import time
@@ -24,8 +25,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
-from fault_servers import AppServer, PrivatePostgres, Response, app_env, django_run, seed
+from calls import layer as layer_module
+from fault_servers import HOST, AppServer, PrivatePostgres, Response, app_env, django_run, seed
 
 #: bound on "database back -> first 200" (CONN_HEALTH_CHECKS + reconnect on the next request)
 RECOVERY_BOUND_SECONDS = 5.0
@@ -41,6 +44,7 @@ class FaultStack:
     session: str
     room: str
     log: Path
+    web_password: str
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +60,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
         log = tmp_path_factory.mktemp("faults") / "gunicorn.log"
         app = AppServer(env)
         app.start(log)
-        yield FaultStack(db, app, seeded["session"], seeded["room"], log)
+        yield FaultStack(db, app, seeded["session"], seeded["room"], log, roles.web_password)
     finally:
         if app is not None:
             app.stop()
@@ -207,3 +211,57 @@ def test_avl1_a_lock_wait_fails_fast_with_503_and_rolls_back(stack: FaultStack) 
     )
     assert done.status == 302, done.status
     assert _counts(stack.db, stack.room) == (0, 0)
+
+
+def test_avl1_the_channel_layer_survives_its_postgresql_restarting(stack: FaultStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """AVL-1: the channel layer's backend (PostgreSQL, LISTEN/NOTIFY) is stopped under a live layer: a send fails
+    fast (the consumer then closes the socket with 4500 and the call page reconnects), the listener reconnects
+    by itself once the database is back, group memberships survive, and messages flow again within the bound."""
+    kwargs = {
+        "host": HOST,
+        "port": stack.db.port,
+        "dbname": "kakoi",
+        "user": "kakoi_web",
+        "password": stack.web_password,
+        "application_name": "kakoi-layer",
+        "options": "-c search_path=kakoi",
+        "autocommit": True,
+        "connect_timeout": 3,
+    }
+    monkeypatch.setattr(layer_module, "connection_kwargs", lambda: dict(kwargs))
+
+    async def scenario() -> tuple[float, float]:
+        layer = layer_module.PostgresChannelLayer()
+        channel = await layer.new_channel()
+        await layer.group_add("fault-room", channel)
+        receiver = asyncio.ensure_future(layer.receive(channel))
+        await layer._ensure_listener()  # LISTENing before the first NOTIFY (as when a consumer is receiving)
+        await layer.group_send("fault-room", {"type": "room.event", "n": 1})
+        assert (await asyncio.wait_for(receiver, 5))["n"] == 1
+        receiver = asyncio.ensure_future(layer.receive(channel))
+        await asyncio.to_thread(stack.db.stop, "fast")
+        started = time.monotonic()
+        with pytest.raises(psycopg.OperationalError):
+            await layer.group_send("fault-room", {"type": "room.event", "n": 2})
+        failed_in = time.monotonic() - started
+        await asyncio.to_thread(stack.db.start)
+        back = time.monotonic()
+        while True:
+            try:
+                await layer.group_send("fault-room", {"type": "room.event", "n": 3})
+                message = await asyncio.wait_for(asyncio.shield(receiver), 0.5)
+                break
+            except (psycopg.OperationalError, TimeoutError):
+                assert time.monotonic() - back < RECOVERY_BOUND_SECONDS, "the layer did not recover"
+        assert message["n"] == 3
+        recovery = time.monotonic() - back
+        await layer.group_discard("fault-room", channel)
+        for state in layer._states.values():
+            if state.listener is not None:
+                state.listener.cancel()
+        return failed_in, recovery
+
+    failed_in, recovery = asyncio.run(scenario())
+    assert failed_in < FAIL_FAST_SECONDS
+    assert recovery < RECOVERY_BOUND_SECONDS
+    print(f"\nAVL-1 channel layer: send failed in {failed_in:.2f} s while down; database back -> message delivered in {recovery:.2f} s")
