@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from botocore.exceptions import ClientError, ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.template import loader
@@ -58,9 +59,26 @@ def _sqlstate(error: BaseException) -> str | None:
     return None
 
 
+#: AWS answers that mean "slow down / try again" (S3 SlowDown and 503, throttling of any service).
+AWS_RETRYABLE_CODES = frozenset(
+    {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "Throttling", "ThrottlingException", "TooManyRequestsException"}
+)
+
+
+def _aws_unavailable(error: BaseException) -> bool:
+    """An AWS endpoint that cannot be reached, timed out, or answered 'throttled / try again' (S3, SES, ...)."""
+    if isinstance(error, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)):
+        return True
+    return isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in AWS_RETRYABLE_CODES
+
+
 def is_unavailable(error: BaseException | None) -> bool:
     while error is not None:
-        if isinstance(error, (*UNAVAILABLE, DependencyUnavailableError)) or _sqlstate(error) in FAILOVER_SQLSTATES:
+        if (
+            isinstance(error, (*UNAVAILABLE, DependencyUnavailableError))
+            or _sqlstate(error) in FAILOVER_SQLSTATES
+            or _aws_unavailable(error)
+        ):
             return True
         error = error.__cause__ or error.__context__
     return False
