@@ -121,7 +121,7 @@ def test_avl1_s3_down_confirm_answers_503_and_delete_queues_the_purge(
     listing = s3.list_object_versions(Bucket=settings.KAKOI_MEDIA_BUCKET, Prefix=key)
     assert not listing.get("Versions") and not listing.get("DeleteMarkers")
     assert not PurgeRequest.objects.filter(prefix=key).exists()
-    print(f"\nAVL-1 S3 endpoint back -> first confirmation 200 in {recovery:.2f} s")
+    print(f"\nAVL-1 S3 endpoint stopped: endpoint back -> first confirmation 200 in {recovery:.2f} s")
 
 
 def test_avl1_an_unhandled_unavailable_dependency_is_503_with_retry_after_and_a_bug_stays_500(rf: Any) -> None:
