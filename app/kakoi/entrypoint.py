@@ -21,7 +21,9 @@ CONTROLS: dict[str, str] = {
     "SQL-3": "the web command never runs migrations; migrations run in a separate task as kakoi_owner",
 }
 
-USAGE = "usage: python -m kakoi.entrypoint [web | migrate [--rotate] | manage {purge_objects,consume_scan_results,send_queued_email,check} ...]"
+USAGE = (
+    "usage: python -m kakoi.entrypoint [web | migrate [--rotate] | manage {purge_objects,consume_scan_results,send_queued_email,check} ...]"
+)
 MANAGE_ALLOWED = frozenset({"purge_objects", "consume_scan_results", "send_queued_email", "check"})
 
 
