@@ -14,8 +14,8 @@ def main() -> None:
     import django
 
     django.setup()
-    from accounts.models import Role, User, UserSession
-    from accounts.sessions import AUTH_AT_KEY, BACKEND, SEEN_AT_KEY
+    from accounts.models import Role, SecondFactor, User, UserSession
+    from accounts.sessions import AUTH_AT_KEY, BACKEND, SECOND_FACTOR_KEY, SEEN_AT_KEY
     from calls.models import Participant, Room
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
@@ -26,7 +26,9 @@ def main() -> None:
     company_id = uuid.uuid4()
     with tenant_context(company_id):
         company = Company.objects.create(pk=company_id, name="Fault company")
-        manager = User.objects.create_user(f"manager-{company_id.hex[:8]}@kakoi.fault", None, company=company, role=Role.MANAGER)
+        manager = User.objects.create_user(
+            f"manager-{company_id.hex[:8]}@kakoi.fault", None, company=company, role=Role.MANAGER, second_factor=SecondFactor.EMAIL
+        )
         room = Room.objects.create(company=company, name="Fault room", created_by=manager)
         for n in range(2):
             Participant.objects.create(company=company, room=room, user=manager, channel_name=f"specific.x!{n}", seen_at=timezone.now())
@@ -35,6 +37,7 @@ def main() -> None:
     session[BACKEND_SESSION_KEY] = BACKEND
     session[HASH_SESSION_KEY] = manager.get_session_auth_hash()
     session[AUTH_AT_KEY] = session[SEEN_AT_KEY] = int(time.time())
+    session[SECOND_FACTOR_KEY] = True  # a manager's session passed the second factor (as complete_login records it)
     session.create()
     with tenant_context(company_id):
         UserSession.objects.create(company=company, user=manager, session_key=session.session_key)
