@@ -8,10 +8,7 @@ newlines in them).
 
 from __future__ import annotations
 
-import functools
-
-from django.core.mail import send_mail
-from django.db import transaction
+from core import outbox
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -31,14 +28,12 @@ def _footer() -> str:
     return "\n\n" + _("If you did not do this, contact your company's manager at once.") + "\n-- kakoi"
 
 
-def _send(to: str, subject: str, body: str) -> None:
-    send_mail(subject, body, None, [to])
-
-
 def send_after_commit(to: str, subject: str, body: str) -> None:
-    """Queue an email for when the current transaction commits (nothing is sent if it rolls back)."""
-    # robust: a mail failure is logged and does not turn the committed change into an error page.
-    transaction.on_commit(functools.partial(_send, to, subject, body), robust=True)
+    """Queue an email in the current transaction, sent once it commits (nothing is sent if it rolls back).
+
+    The durable outbox (core.outbox): a backend failure keeps the notice queued for
+    `manage send_queued_email` and never turns the committed change into an error page."""
+    outbox.enqueue(to, subject, body)
 
 
 def _when() -> str:

@@ -61,6 +61,11 @@ def connection_kwargs() -> dict[str, Any]:
         "options": options.get("options", "-c search_path=kakoi"),
         "autocommit": True,
     }
+    # The same fail-fast connection settings as Django's (connect timeout, TCP keepalives): a failover
+    # is noticed within seconds and the listener reconnects (docs/database-failover.md).
+    for key in ("connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout"):
+        if key in options:
+            kwargs[key] = options[key]
     if db.get("PASSWORD"):
         kwargs["password"] = db["PASSWORD"]
     if options.get("sslrootcert"):

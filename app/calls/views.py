@@ -104,6 +104,8 @@ def room_view(request: HttpRequest, room_id: uuid.UUID) -> HttpResponse:
         "closed_4401": _("Your session ended. Please sign in again."),
         "closed": _("The connection to the server was lost. Reload the page to rejoin."),
         "connectionFailed": _("The media connection failed."),
+        "reconnecting": _("The connection to the server was interrupted. Reconnecting…"),
+        "mediaReconnecting": _("The media connection was interrupted. Reconnecting…"),
     }
     context = {"room": room, "strings": strings, "socket_path": "/ws/calls/", "rooms_url": reverse("calls:rooms")}
     return render(request, "calls/room.html", context)

@@ -6,7 +6,7 @@
                    passwords); without it (the service's migrate container, connected as
                    kakoi_owner): plain `migrate`
   manage <cmd>     one of a short allow-list of management commands (purge_objects,
-                   consume_scan_results, check)
+                   consume_scan_results, send_queued_email, check)
 
 The web command never migrates.
 """
@@ -21,8 +21,10 @@ CONTROLS: dict[str, str] = {
     "SQL-3": "the web command never runs migrations; migrations run in a separate task as kakoi_owner",
 }
 
-USAGE = "usage: python -m kakoi.entrypoint [web | migrate [--rotate] | manage {purge_objects,consume_scan_results,check} ...]"
-MANAGE_ALLOWED = frozenset({"purge_objects", "consume_scan_results", "check"})
+USAGE = (
+    "usage: python -m kakoi.entrypoint [web | migrate [--rotate] | manage {purge_objects,consume_scan_results,send_queued_email,check} ...]"
+)
+MANAGE_ALLOWED = frozenset({"purge_objects", "consume_scan_results", "send_queued_email", "check"})
 
 
 def _django() -> None:
@@ -40,6 +42,10 @@ def web() -> int:
 
 
 def migrate(args: list[str]) -> int:
+    # A migration may rewrite a table for longer than a web request may run: no statement or lock timeout
+    # for it (the web process keeps its fail-fast ones, kakoi/settings/base.py).
+    os.environ.setdefault("DATABASE_STATEMENT_TIMEOUT_MS", "0")
+    os.environ.setdefault("DATABASE_LOCK_TIMEOUT_MS", "0")
     _django()
     from core.dbroles import OWNER_ROLE
     from django.conf import settings

@@ -8,3 +8,6 @@ urlpatterns = [
     path("media/", include("media.urls")),
     path("calls/", include("calls.urls")),
 ]
+
+# A dependency that is briefly unavailable answers 503 + Retry-After, never 500 (core/views.py, AVL-1).
+handler500 = "core.views.server_error"

@@ -56,7 +56,10 @@ def _json(data: dict[str, Any], status: int = 200) -> JsonResponse:
 
 
 def _error(message: str, status: int) -> JsonResponse:
-    return _json({"error": message}, status=status)
+    response = _json({"error": message}, status=status)
+    if status == 503:  # S3 unavailable for a moment: the page's script and any client may retry (AVL-1)
+        response.headers["Retry-After"] = "5"
+    return response
 
 
 def upload_csp() -> dict[str, list[str]]:

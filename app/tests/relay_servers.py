@@ -56,6 +56,20 @@ class Relay:
     ca: Path
     directory: Path
     process: subprocess.Popen[bytes]
+    env: dict[str, str] | None = None
+
+    def kill(self) -> None:
+        """SIGKILL: the relay task vanishes (no goodbye to its clients), as when a task is replaced abruptly."""
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def restart(self) -> None:
+        """Start the relay again: same port, secret, certificate and relay range (a replacement task behind the same name)."""
+        if self.process.poll() is None:
+            self.kill()
+        with (self.directory / "turn.log").open("ab") as log:
+            self.process = subprocess.Popen([str(RELAY / "entrypoint.sh")], env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        wait_for_tls(self.port, self.directory / "ca" / "ca.crt")
 
     @property
     def url(self) -> str:
@@ -116,7 +130,13 @@ def relay_server(secret: str | None = None, *, user_quota: int = 12) -> Iterator
                 wait_for_tls(port, directory / "ca" / "ca.crt")
             except OSError:
                 raise RuntimeError(f"the relay did not start:\n{(directory / 'turn.log').read_text(errors='replace')[-3000:]}") from None
-            yield Relay(port=port, secret=secret, realm="kakoi.test", ca=directory / "ca" / "ca.crt", directory=directory, process=process)
+            relay = Relay(
+                port=port, secret=secret, realm="kakoi.test", ca=directory / "ca" / "ca.crt", directory=directory, process=process, env=env
+            )
+            try:
+                yield relay
+            finally:
+                process = relay.process  # the restarted one, if the test restarted it
         finally:
             process.terminate()
             try:

@@ -112,12 +112,27 @@ DATABASES = {
         "PASSWORD": env.get("DATABASE_PASSWORD"),
         # The tenant middleware wraps the whole request in one transaction (ATOMIC_REQUESTS wraps only the view).
         "ATOMIC_REQUESTS": False,
+        # Failover (AVL-1; reasons in docs/database-failover.md): a connection lives at most a minute and is
+        # checked before its first use in each request, so none outlives a DNS move to the new primary by more
+        # than one failed check; connecting, a dead peer, a runaway statement and a lock wait all fail within
+        # seconds (then core.views answers 503 + Retry-After) instead of holding a worker.
         "CONN_MAX_AGE": env.get_int("DATABASE_CONN_MAX_AGE", 60),
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {
             "sslmode": env.get("DATABASE_SSLMODE", "prefer"),
             "application_name": "kakoi",
-            "options": "-c search_path=kakoi",
+            "connect_timeout": env.get_int("DATABASE_CONNECT_TIMEOUT", 3),
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
+            "tcp_user_timeout": 15000,
+            "options": (
+                "-c search_path=kakoi"
+                f" -c statement_timeout={env.get_int('DATABASE_STATEMENT_TIMEOUT_MS', 15000)}"
+                f" -c lock_timeout={env.get_int('DATABASE_LOCK_TIMEOUT_MS', 5000)}"
+                f" -c idle_in_transaction_session_timeout={env.get_int('DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', 60000)}"
+            ),
         },
     }
 }

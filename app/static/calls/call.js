@@ -14,6 +14,11 @@
   const leaveBtn = document.getElementById("call-leave");
   const tiles = document.getElementById("call-tiles");
   const SPEAKING_LEVEL = 0.02;
+  // Close codes after which reconnecting cannot help (session ended, a message the server refused).
+  const FINAL_CLOSES = new Set([4401, 4400, 4413, 4429]);
+  const RECONNECT_MAX_MS = 5000;
+  const ICE_RESTART_MS = 3000; // retry an ICE restart this often while a peer is not connected
+  const PEER_GONE_MS = 20000; // a peer that stays unreachable this long (its server died) is dropped
 
   let ws = null;
   let rtcConfig = null;
@@ -25,6 +30,9 @@
   let videoOn = true;
   let analyser = null;
   let meterTimer = null;
+  let rejoin = false; // the socket dropped while in the call: join again once it is back
+  let reconnectDelay = 500;
+  let leaving = false;
   const peers = new Map(); // participant id -> {pc, tile, audio, name, chain, offerer}
 
   const status = (text) => { statusEl.textContent = text; };
@@ -66,18 +74,33 @@
     view.tile.classList.toggle("camera-off", !video);
   }
 
+  // Signalling reconnects by itself (a web task replaced in a deploy, a load balancer cutting the socket):
+  // media keep flowing through the relay meanwhile, and the page joins the room again once it is back.
   function connect() {
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    ws = new WebSocket(scheme + location.host + root.dataset.socket);
-    ws.addEventListener("message", (event) => {
+    const socket = new WebSocket(scheme + location.host + root.dataset.socket);
+    ws = socket;
+    socket.addEventListener("open", () => { reconnectDelay = 500; });
+    socket.addEventListener("message", (event) => {
       let message;
       try { message = JSON.parse(event.data); } catch { return; }
       handle(message);
     });
-    ws.addEventListener("close", (event) => {
-      status(T[`closed_${event.code}`] || T.closed);
-      teardown();
+    socket.addEventListener("close", (event) => {
+      if (ws !== socket) return;
+      ws = null;
+      if (leaving || FINAL_CLOSES.has(event.code)) {
+        status(T[`closed_${event.code}`] || T.closed);
+        teardown();
+        joinBtn.disabled = true;
+        return;
+      }
+      if (joined) rejoin = true;
+      joined = false;
+      status(T.reconnecting);
       joinBtn.disabled = true;
+      setTimeout(connect, reconnectDelay);
+      reconnectDelay = Math.min(reconnectDelay * 2, RECONNECT_MAX_MS);
     });
   }
 
@@ -86,11 +109,16 @@
       case "turn":
         rtcConfig = { iceServers: relayOnly(message.iceServers || []), iceTransportPolicy: "relay" };
         for (const peer of peers.values()) peer.pc.setConfiguration(rtcConfig);
-        if (!joined) { joinBtn.disabled = false; status(T.ready); }
+        if (rejoin && localStream) {
+          rejoin = false;
+          send({ type: "join", room: roomId });
+        } else if (!joined) { joinBtn.disabled = false; status(T.ready); }
         break;
       case "joined":
         selfId = message.self.id;
         joined = true;
+        // After a reconnect this socket is a new participant: connect afresh to everyone in the room.
+        for (const id of [...peers.keys()]) removePeer(id);
         status(message.peers.length ? T.inCall : T.alone);
         for (const peer of message.peers) addPeer(peer, true);
         send({ type: "media", audio: audioOn, video: videoOn });
@@ -126,7 +154,10 @@
     const audio = document.createElement("audio");
     audio.autoplay = true;
     view.tile.append(audio);
-    const peer = { pc, view, audio, name: info.name, chain: Promise.resolve(), audioOn: info.audio, videoOn: info.video };
+    const peer = {
+      pc, view, audio, name: info.name, chain: Promise.resolve(), audioOn: info.audio, videoOn: info.video,
+      offerer, id: info.id, repairTimer: null, downSince: 0,
+    };
     peers.set(info.id, peer);
     showFlags(view, info.audio, info.video, false);
     for (const track of localStream.getTracks()) pc.addTrack(track, localStream);
@@ -138,9 +169,7 @@
       if (event.track.kind === "video") view.video.srcObject = stream;
       else audio.srcObject = stream;
     });
-    pc.addEventListener("connectionstatechange", () => {
-      if (pc.connectionState === "failed") status(T.connectionFailed);
-    });
+    pc.addEventListener("connectionstatechange", () => watchConnection(peer));
     if (offerer) {
       peer.chain = peer.chain.then(async () => {
         await pc.setLocalDescription(await pc.createOffer());
@@ -148,6 +177,39 @@
       });
     }
     return peer;
+  }
+
+  // The relay dropped (a relay task replaced, a network change): the offering side restarts ICE, which
+  // allocates afresh on the relay, and retries until the media flow again. A peer that stays unreachable
+  // (its web server died without telling the room) is dropped after PEER_GONE_MS.
+  function watchConnection(peer) {
+    const state = peer.pc.connectionState;
+    if (state === "connected") {
+      peer.downSince = 0;
+      if (peer.repairTimer) { clearInterval(peer.repairTimer); peer.repairTimer = null; }
+      if (joined) status(T.inCall);
+      return;
+    }
+    if ((state === "disconnected" || state === "failed") && !peer.repairTimer) {
+      peer.downSince = Date.now();
+      status(T.mediaReconnecting);
+      const repair = () => {
+        if (!peers.has(peer.id) || peer.pc.connectionState === "connected") return;
+        if (Date.now() - peer.downSince > PEER_GONE_MS) { removePeer(peer.id); if (peers.size === 0 && joined) status(T.alone); return; }
+        if (peer.offerer && ws && ws.readyState === WebSocket.OPEN) restartIce(peer);
+      };
+      peer.repairTimer = setInterval(repair, ICE_RESTART_MS);
+      setTimeout(repair, state === "failed" ? 0 : 1000);
+    }
+  }
+
+  function restartIce(peer) {
+    peer.chain = peer.chain.then(async () => {
+      if (peer.pc.signalingState !== "stable") return;
+      if (rtcConfig) peer.pc.setConfiguration(rtcConfig);
+      await peer.pc.setLocalDescription(await peer.pc.createOffer({ iceRestart: true }));
+      send({ type: "signal", to: peer.id, data: { kind: "offer", sdp: peer.pc.localDescription.sdp } });
+    }).catch(() => {});
   }
 
   function onSignal(from, data) {
@@ -171,6 +233,7 @@
   function removePeer(id) {
     const peer = peers.get(id);
     if (!peer) return;
+    if (peer.repairTimer) clearInterval(peer.repairTimer);
     peer.pc.close();
     peer.view.tile.remove();
     peers.delete(id);
@@ -258,12 +321,13 @@
   });
 
   leaveBtn.addEventListener("click", () => {
+    rejoin = false;
     send({ type: "leave" });
     for (const id of [...peers.keys()]) removePeer(id);
     stopLocal();
     status(T.left);
   });
 
-  window.addEventListener("pagehide", () => { if (ws) ws.close(1000); });
+  window.addEventListener("pagehide", () => { leaving = true; if (ws) ws.close(1000); });
   connect();
 })();
