@@ -755,6 +755,44 @@ def check_quotas(ctx: Context) -> Iterator[Result]:
             yield denied(name, region, exc, "service-quotas/ec2 read")
 
 
+#: elbv2 DescribeAccountLimits names per load balancer type
+#: https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_Limit.html
+LB_LIMITS = {"application": "application-load-balancers", "network": "network-load-balancers"}
+
+
+def check_load_balancer_quotas(ctx: Context) -> Iterator[Result]:
+    """Application and network load balancers the stack declares (the ALB, the relay's NLB), plus those
+    the account already has in the region, fit the account's Elastic Load Balancing limits."""
+    name = "lb-quota"
+    for region, lbs in by_region(ctx, "aws:lb/loadBalancer:LoadBalancer").items():
+        declared: dict[str, int] = defaultdict(int)
+        for lb in lbs:
+            declared[str(lb.inputs.get("loadBalancerType") or "application")] += 1
+        elbv2 = ctx.client("elbv2", region)
+        try:
+            limits = {str(x["Name"]): float(x["Max"]) for x in paginate(elbv2, "describe_account_limits", "Limits")}
+            existing: dict[str, int] = defaultdict(int)
+            for lb in paginate(elbv2, "describe_load_balancers", "LoadBalancers"):
+                existing[str(lb.get("Type") or "application")] += 1
+        except ClientError as exc:
+            yield denied(name, region, exc, "elasticloadbalancing:DescribeAccountLimits/DescribeLoadBalancers")
+            continue
+        for typ, count in sorted(declared.items()):
+            limit_name = LB_LIMITS.get(typ)
+            subject = f"{typ} load balancers ({region})"
+            need = existing[typ] + count
+            how = f"{existing[typ]} existing + {count}"
+            limit = limits.get(limit_name) if limit_name else None
+            if limit is None:
+                yield Result(
+                    WARN, name, subject, f"no limit {limit_name or typ!r} reported; needs {how}", "check it in the Service Quotas console"
+                )
+            elif need > limit:
+                yield Result(FAIL, name, subject, f"needs {how} = {need}, limit {limit:g}", f"request an increase of {limit_name}")
+            else:
+                yield Result(PASS, name, subject, f"needs {how} = {need} of {limit:g}")
+
+
 def fargate_vcpus(ctx: Context, region: str) -> float:
     """vCPUs of every ECS service at its maximum task count (autoscaling max, else desired count), from the render."""
     view = ctx.view
@@ -892,6 +930,12 @@ CHECKS: list[Check] = [
         "service quotas",
         ("servicequotas:GetServiceQuota", "servicequotas:GetAWSDefaultServiceQuota", "ec2:DescribeVpcs", "ec2:DescribeAddresses"),
         check_quotas,
+    ),
+    Check(
+        "lb-quota",
+        "load balancer limits",
+        ("elasticloadbalancing:DescribeAccountLimits", "elasticloadbalancing:DescribeLoadBalancers"),
+        check_load_balancer_quotas,
     ),
     Check("name-free", "names the stack creates are free", tuple(sorted({a for *_, a in NAMED})), check_names_free),
 ]

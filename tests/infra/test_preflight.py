@@ -301,6 +301,25 @@ def test_vpc_quota_from_moto_and_fargate_vcpus_from_the_render(aws: str) -> None
     assert fargate.status == FAIL and f"= {need:g}, quota 6" in fargate.detail
 
 
+def test_enc1_load_balancer_limits_count_the_alb_and_the_relay_nlb(aws: str) -> None:
+    """ENC-1/NET-1: the relay's NLB and the ALB, derived from the render, are checked against the account's
+    Elastic Load Balancing limits (moto); a limit below what exists plus what the stack adds fails (Stubber)."""
+    rs = {r.subject.split(" (")[0]: r for r in results(context(), "lb-quota")}
+    assert rs["application load balancers"].status == PASS, rs
+    assert rs["network load balancers"].status == PASS, rs
+    assert "0 existing + 1" in rs["network load balancers"].detail
+    elbv2, stub = stubbed("elbv2")
+    stub.add_response(
+        "describe_account_limits",
+        {"Limits": [{"Name": "application-load-balancers", "Max": "50"}, {"Name": "network-load-balancers", "Max": "1"}]},
+    )
+    stub.add_response("describe_load_balancers", {"LoadBalancers": [{"LoadBalancerName": "other", "Type": "network"}]})
+    rs = {r.subject.split(" (")[0]: r for r in results(context(clients={"elbv2": elbv2}), "lb-quota")}
+    assert rs["network load balancers"].status == FAIL
+    assert "1 existing + 1 = 2, limit 1" in rs["network load balancers"].detail
+    assert rs["application load balancers"].status == PASS
+
+
 def preflight_service(code: str) -> str:
     return {
         q[1]: q[0] for q in (preflight.QUOTA_VPCS, preflight.QUOTA_INTERFACE_ENDPOINTS, preflight.QUOTA_EIPS, preflight.QUOTA_FARGATE_VCPU)
