@@ -46,8 +46,14 @@ PASSWORD = "correct horse battery staple 42"
 def pytest_configure(config: pytest.Config) -> None:
     """The translation catalogues, compiled before any test loads one (the .mo files are not committed)."""
     from core.management.commands.compile_translations import compile_all
+    from django.utils.translation import trans_real
 
     compile_all()
+    # On a fresh clone the .mo files did not exist when Django started (pytest-django sets it up
+    # before this hook, and an import may already have loaded a catalogue): drop the cached
+    # catalogues so every test reads the ones just compiled.
+    trans_real._translations = {}
+    trans_real._default = None
 
 
 def _admin_connection() -> dbroles.Connection:

@@ -70,7 +70,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
 def assert_unavailable_page(response: Response, path: str) -> None:
     assert response.status == 503, (path, response.status, response.body[:500])
     assert response.headers.get("retry-after", "").isdigit(), (path, response.headers)
-    assert "Back in a moment" in response.body, response.body[:500]
+    # the friendly page, in the page's language (the seeded company's default is Japanese)
+    assert "まもなく復旧します" in response.body or "Back in a moment" in response.body, response.body[:500]
     assert "no-store" in response.headers.get("cache-control", "")
 
 
