@@ -45,15 +45,16 @@ PASSWORD = "correct horse battery staple 42"
 
 def pytest_configure(config: pytest.Config) -> None:
     """The translation catalogues, compiled before any test loads one (the .mo files are not committed)."""
+    import django.test.signals  # noqa: F401  (registers Django's own handler that drops cached catalogues)
     from core.management.commands.compile_translations import compile_all
-    from django.utils.translation import trans_real
+    from django.core.signals import setting_changed
 
     compile_all()
     # On a fresh clone the .mo files did not exist when Django started (pytest-django sets it up
-    # before this hook, and an import may already have loaded a catalogue): drop the cached
-    # catalogues so every test reads the ones just compiled.
-    trans_real._translations = {}
-    trans_real._default = None
+    # before this hook, and an import may already have loaded a catalogue): Django's own
+    # setting_changed handler for LOCALE_PATHS drops the cached catalogues, so every test reads
+    # the ones just compiled.
+    setting_changed.send(sender=None, setting="LOCALE_PATHS", value=settings.LOCALE_PATHS, enter=False)
 
 
 def _admin_connection() -> dbroles.Connection:
