@@ -2,6 +2,8 @@
 
     python -m tools.urns --write            # re-record tests/infra/urns/<stack>.txt for every stack
     python -m tools.urns --check            # compare the renders with the manifests (exit 1 on a change)
+    python -m tools.urns --same-as REF      # the working tree renders exactly what REF renders, resource by
+                                            # resource (inputs, parents, providers, dependencies, options, outputs)
     make urns                               # --write, after a change that adds or (with aliases) moves URNs
 
 A resource whose URN changes is deleted and created again by `pulumi up` unless the new
@@ -17,6 +19,7 @@ Exit codes: 0 the renders match the manifests, 1 they differ (each URN is named)
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,15 +93,64 @@ def compare(recorded: list[str], doc: dict[str, Any]) -> Comparison:
     return Comparison(lost=tuple(sorted(lost)), added=tuple(sorted(added)), moved=dict(sorted(moved.items())))
 
 
+def equivalence(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """What differs between two export documents, resource by resource (order ignored); [] when equivalent.
+
+    Everything recorded is compared: type, inputs, outputs, parent, provider, dependencies,
+    property dependencies and options (protect, retainOnDelete, ignoreChanges, ...). A resource
+    that carries an alias to its old URN is compared with the old one, and references to it
+    (parents, dependencies) are read as the old URN.
+    """
+    before = {r["urn"]: r for r in old["deployment"]["resources"]}
+    after = {r["urn"]: r for r in new["deployment"]["resources"]}
+    renamed = {r["urn"]: a for r in after.values() for a in r.get("aliases", []) if a in before and a not in after}
+
+    def as_before(res: dict[str, Any]) -> dict[str, Any]:
+        text = json.dumps({k: v for k, v in res.items() if k not in ("urn", "aliases")}, sort_keys=True)
+        for new_urn, old_urn in renamed.items():
+            text = text.replace(json.dumps(new_urn)[1:-1], json.dumps(old_urn)[1:-1])
+        return json.loads(text)
+
+    problems: list[str] = []
+    by_old = {renamed.get(urn, urn): res for urn, res in after.items()}
+    for urn, res in sorted(before.items()):
+        if urn not in by_old:
+            problems.append(f"gone: {urn}")
+            continue
+        mine, theirs = as_before(by_old[urn]), {k: v for k, v in res.items() if k not in ("urn", "aliases")}
+        problems.extend(f"{key} differs: {urn}" for key in sorted(set(mine) | set(theirs)) if mine.get(key) != theirs.get(key))
+    problems.extend(f"new: {urn}" for urn in sorted(by_old) if urn not in before)
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tools.urns", description=(__doc__ or "").split("\n\n")[0])
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--write", action="store_true", help="re-record the manifests from the renders")
     mode.add_argument("--check", action="store_true", help="compare the renders with the manifests")
+    mode.add_argument("--same-as", metavar="REF", help="prove the working tree renders what git REF renders")
     parser.add_argument("--stack", action="append", choices=STACKS, help="only this stack (repeatable; default: all)")
     args = parser.parse_args(argv)
     status = 0
     for stack in args.stack or STACKS:
+        if args.same_as:
+            from tools.diff import DiffError, render_ref
+
+            try:
+                _, old = render_ref(args.same_as, stack)
+                new = render(stack)
+            except (DiffError, RenderError) as exc:
+                print(f"render {stack}: {exc}", file=sys.stderr)
+                return 2
+            problems = equivalence(old, new)
+            for line in problems:
+                print(f"{stack}: {line}")
+            count = len(new["deployment"]["resources"])
+            if problems:
+                status = 1
+            else:
+                print(f"{stack}: equivalent to {args.same_as}: {count} resources, every property, option and output")
+            continue
         print(f"== rendering {stack}", file=sys.stderr)
         try:
             doc = render(stack)

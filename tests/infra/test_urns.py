@@ -43,3 +43,18 @@ def test_rec1_a_renamed_resource_with_alias_is_moved_not_lost() -> None:
     result = urns.compare(recorded, doc)
     assert result.ok
     assert result.moved == {old: old + "-renamed"}
+
+
+def test_rec1_equivalence_reports_a_changed_input_and_follows_aliases() -> None:
+    old = rendered_doc("prod")
+    new = copy.deepcopy(old)
+    res = next(r for r in new["deployment"]["resources"] if r["type"] == "aws:rds/instance:Instance")
+    assert urns.equivalence(old, new) == []
+    old_urn = res["urn"]
+    res["urn"], res["aliases"] = old_urn + "-moved", [old_urn]
+    for other in new["deployment"]["resources"]:
+        if "dependencies" in other:
+            other["dependencies"] = [old_urn + "-moved" if d == old_urn else d for d in other["dependencies"]]
+    assert urns.equivalence(old, new) == [], "a resource moved with an alias is compared with its old self"
+    res["inputs"] = {**res["inputs"], "multiAz": not res["inputs"].get("multiAz")}
+    assert urns.equivalence(old, new) == [f"inputs differs: {old_urn}"]

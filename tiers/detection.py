@@ -1,0 +1,135 @@
+"""Detection tier: GuardDuty, CloudTrail, the alarms, the availability canary and dashboard.
+
+Only what is declared is watched (`Monitored`). (AV-1, LOG-1, MON-1, MON-2, AVL-1)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components import log_archive
+from components.alarms import Alarms, AlarmsArgs, Monitored
+from components.availability import Availability, AvailabilityArgs
+from components.cloudtrail import CloudTrail, CloudTrailArgs
+from components.guardduty import GuardDuty, GuardDutyArgs
+from stackconfig import StackConfig
+from tiers.app import App
+from tiers.context import StackContext
+from tiers.data import Data
+from tiers.edge import EdgeTier
+from tiers.foundation import Foundation
+
+
+@dataclass(frozen=True)
+class Detection:
+    """Typed handles of the detection tier."""
+
+    guardduty: GuardDuty
+    trail: CloudTrail
+    alarms: Alarms
+    availability: Availability
+
+
+def build(ctx: StackContext, cfg: StackConfig, base: Foundation, front: EdgeTier, data: Data, app: App) -> Detection:
+    guardduty = GuardDuty(
+        "guardduty",
+        GuardDutyArgs(
+            name_prefix=ctx.name_prefix,
+            account_id=ctx.account_id,
+            partition=ctx.partition,
+            region=ctx.region,
+            alerts_topic_arn=base.alerts.topic_arn,
+            existing_detector_id=cfg.detection.guardduty_detector_id,
+            media_bucket_name=data.media.bucket_name,
+            media_kms_key_arn=base.keys.media_key_arn,
+        ),
+        opts=ctx.opts,
+    )
+    trail = CloudTrail(
+        "trail",
+        CloudTrailArgs(
+            name_prefix=ctx.name_prefix,
+            account_id=ctx.account_id,
+            partition=ctx.partition,
+            region=ctx.region,
+            archive_bucket_name=base.logs.archive_bucket_name,
+            s3_key_prefix=log_archive.PREFIX_CLOUDTRAIL,
+            log_group_kms_key_arn=base.keys.logs_key_arn,
+            log_retention_days=cfg.detection.audit_log_retention_days,
+            archive_ready=[base.logs.archive_policy],
+        ),
+        opts=ctx.opts,
+    )
+    # only what is declared is watched: without the ECS service (appServiceEnabled false) there is no
+    # service to alarm on, no target to be healthy and nothing for the canary to probe
+    serving = app.service.service is not None
+    monitored = Monitored(
+        load_balancer_arn_suffix=front.edge.load_balancer_arn_suffix,
+        target_group_arn_suffix=front.edge.target_group_arn_suffix,
+        web_acl_name=front.waf.name,
+        # the instance's output, not the plain name: the alarms (db-free-storage treats silence as trouble) are
+        # created only once the instance exists and reports
+        db_instance_identifier=data.database.instance.identifier,
+        cluster_name=app.service.cluster_name if serving else None,
+        service_name=app.service.service_name if serving else None,
+        targets_registered=serving,
+        targets_ready=(app.service.service,) if app.service.service is not None else (),
+        relay_load_balancer_arn_suffix=app.relay.load_balancer_arn_suffix,
+        relay_target_group_arn_suffix=app.relay.target_group_arn_suffix,
+        relay_cluster_name=app.relay.cluster_name if app.relay.service else None,
+        relay_service_name=app.relay.service_name if app.relay.service else None,
+        relay_flow_capacity=cfg.relay.flow_capacity,
+    )
+    alarms = Alarms(
+        "alarms",
+        AlarmsArgs(
+            name_prefix=ctx.name_prefix,
+            region=ctx.region,
+            alerts_topic_arn=base.alerts.topic_arn,
+            thresholds=cfg.detection.thresholds,
+            monitored=monitored,
+        ),
+        opts=ctx.opts,
+    )
+    availability = Availability(
+        "availability",
+        AvailabilityArgs(
+            name_prefix=ctx.name_prefix,
+            account_id=ctx.account_id,
+            partition=ctx.partition,
+            region=ctx.region,
+            domain_name=cfg.edge.domain_name,
+            alerts_topic_arn=base.alerts.topic_arn,
+            enabled=cfg.detection.canary_enabled,
+            serving=serving,
+            serving_ready=[app.service.service] if app.service.service is not None else [],
+            runtime_version=cfg.detection.canary_runtime_version,
+            artifact_retention_days=cfg.detection.canary_artifact_retention_days,
+            slo_percent=cfg.detection.availability_slo_percent,
+            window_minutes=cfg.detection.availability_window_minutes,
+            log_group_kms_key_arn=base.keys.logs_key_arn,
+            log_retention_days=cfg.detection.log_retention_days,
+            access_logs_bucket=base.logs.access_logs_bucket_name,
+            monitored=monitored,
+            findings_rule_names=[guardduty.findings_rule_name, guardduty.malware_rule_name],
+            alarm_arns=[*alarms.alarm_arns, *app.scan_events.alarm_arns],
+            down_alarm_names=alarms.down_alarm_names,
+        ),
+        opts=ctx.opts,
+    )
+    pulumi.export("alertTopicArn", base.alerts.topic_arn)
+    pulumi.export("guardDutyDetectorId", guardduty.detector_id)
+    pulumi.export("cloudTrailArn", trail.trail_arn)
+    pulumi.export("canaryName", availability.canary.name)
+    pulumi.export("dashboardName", availability.dashboard.dashboard_name)
+
+    pulumi.export("logArchiveBucket", base.logs.archive_bucket_name)
+    pulumi.export("loadBalancerDnsName", front.edge.dns_name)
+    pulumi.export("appUrl", f"https://{cfg.edge.domain_name}")
+    pulumi.export("vpcId", base.network.vpc_id)
+    pulumi.export("publicSubnetIds", base.network.public_subnet_ids)
+    pulumi.export("privateSubnetIds", base.network.private_subnet_ids)
+    pulumi.export("isolatedSubnetIds", base.network.isolated_subnet_ids)
+    return Detection(guardduty=guardduty, trail=trail, alarms=alarms, availability=availability)
