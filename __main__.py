@@ -8,9 +8,9 @@ and every setting is validated (stackconfig/) before the first resource. docs/ar
 import pulumi
 
 import stackconfig
+from components.context import StackContext
 from stackconfig.pulumi_source import PulumiConfigValues
 from tiers import app, data, detection, edge, foundation
-from tiers.context import StackContext
 
 try:
     cfg = stackconfig.load(PulumiConfigValues(), project=pulumi.get_project(), stack=pulumi.get_stack())

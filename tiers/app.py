@@ -16,12 +16,12 @@ from components import app_service as app_service_module
 from components import network as network_module
 from components.app_iam import AppIam, AppIamArgs
 from components.app_service import AppService, AppServiceArgs
+from components.context import StackContext
 from components.mail import Mail, MailArgs
 from components.registry import ImageSpec, Registry, RegistryArgs
 from components.relay import Relay, RelayArgs
 from components.scan_events import ScanEvents, ScanEventsArgs
 from stackconfig import StackConfig
-from tiers.context import StackContext
 from tiers.data import Data
 from tiers.edge import EdgeTier
 from tiers.foundation import Foundation

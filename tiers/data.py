@@ -11,10 +11,10 @@ import pulumi
 
 from components import guardduty as guardduty_module
 from components.backup import BackupPlan, BackupPlanArgs
+from components.context import StackContext
 from components.database import Database, DatabaseArgs
 from components.media_bucket import MediaBucket, MediaBucketArgs
 from stackconfig import StackConfig
-from tiers.context import StackContext
 from tiers.foundation import Foundation
 
 

@@ -13,10 +13,10 @@ from components import log_archive
 from components.alarms import Alarms, AlarmsArgs, Monitored
 from components.availability import Availability, AvailabilityArgs
 from components.cloudtrail import CloudTrail, CloudTrailArgs
+from components.context import StackContext
 from components.guardduty import GuardDuty, GuardDutyArgs
 from stackconfig import StackConfig
 from tiers.app import App
-from tiers.context import StackContext
 from tiers.data import Data
 from tiers.edge import EdgeTier
 from tiers.foundation import Foundation
@@ -119,17 +119,9 @@ def build(ctx: StackContext, cfg: StackConfig, base: Foundation, front: EdgeTier
         ),
         opts=ctx.opts,
     )
-    pulumi.export("alertTopicArn", base.alerts.topic_arn)
     pulumi.export("guardDutyDetectorId", guardduty.detector_id)
     pulumi.export("cloudTrailArn", trail.trail_arn)
     pulumi.export("canaryName", availability.canary.name)
     pulumi.export("dashboardName", availability.dashboard.dashboard_name)
 
-    pulumi.export("logArchiveBucket", base.logs.archive_bucket_name)
-    pulumi.export("loadBalancerDnsName", front.edge.dns_name)
-    pulumi.export("appUrl", f"https://{cfg.edge.domain_name}")
-    pulumi.export("vpcId", base.network.vpc_id)
-    pulumi.export("publicSubnetIds", base.network.public_subnet_ids)
-    pulumi.export("privateSubnetIds", base.network.private_subnet_ids)
-    pulumi.export("isolatedSubnetIds", base.network.isolated_subnet_ids)
     return Detection(guardduty=guardduty, trail=trail, alarms=alarms, availability=availability)

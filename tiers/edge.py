@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pulumi
+
 from components.certificate import Certificate, CertificateArgs
+from components.context import StackContext
 from components.edge import Edge, EdgeArgs
 from components.waf import Waf, WafArgs
 from stackconfig import StackConfig
-from tiers.context import StackContext
 from tiers.foundation import Foundation
 
 
@@ -66,4 +68,6 @@ def build(ctx: StackContext, cfg: StackConfig, base: Foundation) -> EdgeTier:
         log_delivery_ready=[base.logs.archive_policy],
     )
 
+    pulumi.export("loadBalancerDnsName", edge.dns_name)
+    pulumi.export("appUrl", f"https://{cfg.edge.domain_name}")
     return EdgeTier(certificate=certificate, edge=edge, waf=waf)

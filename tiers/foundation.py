@@ -7,18 +7,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pulumi
 import pulumi_aws as aws
 
 import stackconfig
 from components import log_archive
 from components.alerts import Alerts, AlertsArgs
+from components.context import StackContext
 from components.endpoints import Endpoints, EndpointsArgs
 from components.kms import Keys, KeysArgs
 from components.log_archive import LogArchive, LogArchiveArgs
 from components.network import Network, NetworkArgs
 from components.security_groups import SecurityGroups, SecurityGroupsArgs
 from stackconfig import StackConfig
-from tiers.context import StackContext
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def build(ctx: StackContext, cfg: StackConfig) -> Foundation:
             name_prefix=ctx.name_prefix,
             account_id=ctx.account_id,
             region=ctx.region,
-            elb_account_arn=ctx.elb_account_arn,
+            elb_account_arn=aws.elb.get_service_account_output(opts=ctx.invoke_opts()).arn,
             object_lock_mode=cfg.log_archive.object_lock_mode,
             object_lock_days=cfg.log_archive.object_lock_days,
             cold_storage_after_days=cfg.log_archive.cold_storage_after_days,
@@ -126,4 +127,10 @@ def build(ctx: StackContext, cfg: StackConfig) -> Foundation:
         ),
         opts=ctx.opts,
     )
+    pulumi.export("logArchiveBucket", logs.archive_bucket_name)
+    pulumi.export("vpcId", network.vpc_id)
+    pulumi.export("publicSubnetIds", network.public_subnet_ids)
+    pulumi.export("privateSubnetIds", network.private_subnet_ids)
+    pulumi.export("isolatedSubnetIds", network.isolated_subnet_ids)
+    pulumi.export("alertTopicArn", alerts.topic_arn)
     return Foundation(logs=logs, keys=keys, network=network, sgs=sgs, endpoints=endpoints, alerts=alerts)
