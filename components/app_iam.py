@@ -45,12 +45,22 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components import iam_policies
+from components import app_service, iam_policies
+
+if TYPE_CHECKING:
+    from components.context import StackContext
+    from components.database import Database
+    from components.kms import Keys
+    from components.mail import Mail
+    from components.media_bucket import MediaBucket
+    from components.registry import Registry
+    from components.relay import Relay
+    from stackconfig.app import AppConfig
 
 CONTROLS: dict[str, str] = {
     "SQL-3": "the master secret and read/write access to the role secrets belong only to the one-off "
@@ -204,29 +214,28 @@ def db_provision_statements(role_secret_arns: Sequence[str], key_arn: str, regio
 
 @dataclass(frozen=True)
 class AppIamArgs:
-    name_prefix: str
-    #: `<project>/<stack>/app`: the Django key secret is `<secret_prefix>/django-secret-key`
-    secret_prefix: str
-    account_id: pulumi.Input[str]
-    partition: pulumi.Input[str]
-    region: str
-    repository_arn: pulumi.Input[str]
-    #: the app's log group (created by components.app_service under this name)
-    log_group_name: str
-    #: database key: encrypts the master and role secrets
-    database_key_arn: pulumi.Input[str]
-    master_secret_arn: pulumi.Input[str]
-    owner_secret_arn: pulumi.Input[str]
-    web_secret_arn: pulumi.Input[str]
-    media_bucket_arn: pulumi.Input[str]
-    media_key_arn: pulumi.Input[str]
-    mail_identity_arn: pulumi.Input[str]
-    mail_configuration_set_arn: pulumi.Input[str]
-    mail_from: str
-    ecs_exec: bool
-    #: the TURN relay's shared secret (components/relay.py; encrypted with the database key), which the
-    #: service's execution role injects into the web container (None = no relay)
-    turn_secret_arn: pulumi.Input[str] | None = None
+    """What the app's task roles may touch: the handles of the resources they are scoped to."""
+
+    #: prefix, account, partition and region: role names `<prefix>-app-<role>`, the trust policies' source
+    #: ARNs, the Django key secret `<project>/<stack>/app/django-secret-key`; required
+    context: StackContext
+    #: the app's section: the from-address the task role may send from (`ses:FromAddress`, CSRF-3), and
+    #: ECS Exec (the four `ssmmessages` channel actions only with kakoi:ecsExec, CMD-1); required
+    config: AppConfig
+    #: the app image's repository (the execution roles pull only it and GuardDuty's agent, AV-1); required
+    registry: Registry
+    #: the database key (encrypts the master, role and Django key secrets: decrypted through Secrets Manager
+    #: only) and the media key (through S3 only, ENC-1); required
+    keys: Keys
+    #: the master secret (the db-provision task only) and the owner and web role secrets (SQL-3); required
+    database: Database
+    #: the bucket the task role works on, objects and versions (PATH-1, USR-2, AV-1); required
+    media: MediaBucket
+    #: the SES identity and configuration set the task role may send through (ENC-1); required
+    mail: Mail
+    #: the TURN relay, whose shared secret the service's execution role injects into `web` (ENC-1);
+    #: @default None (no relay)
+    relay: Relay | None = None
 
 
 class AppIam(pulumi.ComponentResource):
@@ -239,18 +248,22 @@ class AppIam(pulumi.ComponentResource):
     def __init__(self, name: str, args: AppIamArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kakoi:app_iam:AppIam", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        acct = pulumi.Output.from_input(args.account_id)
-        part = pulumi.Output.from_input(args.partition)
-        trust = pulumi.Output.all(part, acct).apply(lambda v: trust_policy(v[0], args.region, v[1]))
-        log_group_arn = pulumi.Output.all(part, acct).apply(
-            lambda v: f"arn:{v[0]}:logs:{args.region}:{v[1]}:log-group:{args.log_group_name}"
-        )
+        ctx, cfg = args.context, args.config
+        region, prefix = ctx.region, ctx.name_prefix
+        acct = pulumi.Output.from_input(ctx.account_id)
+        part = pulumi.Output.from_input(ctx.partition)
+        database, keys, mail = args.database, args.keys, args.mail
+        repository_arn = args.registry.repository_arn
+        trust = pulumi.Output.all(part, acct).apply(lambda v: trust_policy(v[0], region, v[1]))
+        # the app's log group, declared by components.app_service under this name
+        app_log_group = app_service.log_group_name(prefix)
+        log_group_arn = pulumi.Output.all(part, acct).apply(lambda v: f"arn:{v[0]}:logs:{region}:{v[1]}:log-group:{app_log_group}")
 
         self.django_secret = aws.secretsmanager.Secret(
             f"{name}-django-secret-key",
-            name=f"{args.secret_prefix}/django-secret-key",
+            name=f"{ctx.project}/{ctx.stack}/app/django-secret-key",
             description="Django SECRET_KEY of the app (signing); value generated once inside pulumi up, never a Pulumi input",
-            kms_key_id=args.database_key_arn,
+            kms_key_id=keys.database_key_arn,
             recovery_window_in_days=30,
             opts=child,
         )
@@ -261,14 +274,14 @@ class AppIam(pulumi.ComponentResource):
         def role(suffix: str, description: str, policy: pulumi.Output[str]) -> aws.iam.Role:
             r = aws.iam.Role(
                 f"{name}-{suffix}",
-                name=f"{args.name_prefix}-app-{suffix}",
+                name=f"{prefix}-app-{suffix}",
                 description=description,
                 assume_role_policy=trust,
                 max_session_duration=3600,
                 opts=child,
             )
             self.policies[suffix] = aws.iam.RolePolicy(
-                f"{name}-{suffix}", role=r.id, name=f"{args.name_prefix}-app-{suffix}", policy=policy, opts=child
+                f"{name}-{suffix}", role=r.id, name=f"{prefix}-app-{suffix}", policy=policy, opts=child
             )
             return r
 
@@ -276,33 +289,31 @@ class AppIam(pulumi.ComponentResource):
             "execution",
             "ECS: start the app service's tasks (image, logs, owner and web secrets)",
             pulumi.Output.all(
-                args.repository_arn,
+                repository_arn,
                 log_group_arn,
-                args.owner_secret_arn,
-                args.web_secret_arn,
+                database.owner_secret_arn,
+                database.web_secret_arn,
                 django_arn,
-                args.database_key_arn,
+                keys.database_key_arn,
                 part,
-                args.turn_secret_arn or "",
+                args.relay.secret_arn if args.relay is not None else "",
             ).apply(
-                lambda v: document(
-                    *execution_statements(v[0], v[1], [v[2], v[3], v[4], *([v[7]] if v[7] else [])], v[5], args.region, v[6])
-                )
+                lambda v: document(*execution_statements(v[0], v[1], [v[2], v[3], v[4], *([v[7]] if v[7] else [])], v[5], region, v[6]))
             ),
         )
         self.task_role = role(
             "task",
             "The app service's containers (migrate, web): media, media key through S3, SES from one address",
-            pulumi.Output.all(args.media_bucket_arn, args.media_key_arn, args.mail_identity_arn, args.mail_configuration_set_arn).apply(
+            pulumi.Output.all(args.media.bucket_arn, keys.media_key_arn, mail.identity_arn, mail.configuration_set_arn).apply(
                 lambda v: document(
                     *task_statements(
                         bucket_arn=v[0],
                         media_key_arn=v[1],
                         identity_arn=v[2],
                         configuration_set_arn=v[3],
-                        from_address=args.mail_from,
-                        region=args.region,
-                        ecs_exec=args.ecs_exec,
+                        from_address=cfg.mail_from,
+                        region=region,
+                        ecs_exec=cfg.ecs_exec,
                     )
                 )
             ),
@@ -310,15 +321,15 @@ class AppIam(pulumi.ComponentResource):
         self.db_provision_execution_role = role(
             "db-provision-execution",
             "ECS: start the one-off db-provision task (image, logs, the master secret, the Django key)",
-            pulumi.Output.all(args.repository_arn, log_group_arn, args.master_secret_arn, django_arn, args.database_key_arn, part).apply(
-                lambda v: document(*execution_statements(v[0], v[1], [v[2], v[3]], v[4], args.region, v[5]))
+            pulumi.Output.all(repository_arn, log_group_arn, database.master_secret_arn, django_arn, keys.database_key_arn, part).apply(
+                lambda v: document(*execution_statements(v[0], v[1], [v[2], v[3]], v[4], region, v[5]))
             ),
         )
         self.db_provision_task_role = role(
             "db-provision",
             "The one-off db-provision task (ensure_db_roles, migrate): read and write the owner and web role secrets",
-            pulumi.Output.all(args.owner_secret_arn, args.web_secret_arn, args.database_key_arn).apply(
-                lambda v: document(*db_provision_statements([v[0], v[1]], v[2], args.region))
+            pulumi.Output.all(database.owner_secret_arn, database.web_secret_arn, keys.database_key_arn).apply(
+                lambda v: document(*db_provision_statements([v[0], v[1]], v[2], region))
             ),
         )
 

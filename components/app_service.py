@@ -62,12 +62,28 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_aws as aws
 
+from components import ecs_task
 from components.provisioning import Provisioning, ProvisioningArgs
+
+if TYPE_CHECKING:
+    from components.app_iam import AppIam
+    from components.context import StackContext
+    from components.database import Database
+    from components.edge import Edge
+    from components.endpoints import Endpoints
+    from components.kms import Keys
+    from components.mail import Mail
+    from components.media_bucket import MediaBucket
+    from components.network import Network
+    from components.registry import Registry
+    from components.relay import Relay
+    from components.security_groups import SecurityGroups
+    from stackconfig.app import AppConfig
 
 CONTROLS: dict[str, str] = {
     "AVL-1": "at least two Fargate tasks (production) spread over every AZ's private subnet, AZ rebalancing on, "
@@ -289,44 +305,42 @@ def db_provision_containers(*, image: str, environment: Mapping[str, str], secre
 
 @dataclass(frozen=True)
 class AppServiceArgs:
-    name_prefix: str
-    region: str
-    container_insights: str
-    image_ref: pulumi.Input[str]
-    #: ECS runtime platform `cpuArchitecture`: ARM64 or X86_64
-    cpu_architecture: str
-    cpu: int
-    memory: int
+    """What the app's ECS service is built from: its config section and handles of what it runs on."""
+
+    #: prefix, account, region of the stack (names `<prefix>`, `<prefix>-app`, `<prefix>-db-provision`); required
+    context: StackContext
+    #: the app's section (kakoi:app*): Fargate size and CPU architecture, task bounds and scaling targets
+    #: (AVL-1), log retention and Container Insights (MON-1), ECS Exec, whether the service is declared; required
+    config: AppConfig
+    #: the app's public name (kakoi:domainName): DJANGO_ALLOWED_HOSTS and the CSRF origin; required
+    domain_name: str
+    #: the port gunicorn binds and the target group sends to (kakoi:appPort); required
     app_port: int
-    execution_role_arn: pulumi.Input[str]
-    task_role_arn: pulumi.Input[str]
-    db_provision_execution_role_arn: pulumi.Input[str]
-    db_provision_task_role_arn: pulumi.Input[str]
-    logs_key_arn: pulumi.Input[str]
-    log_retention_days: int
-    master_secret_arn: pulumi.Input[str]
-    owner_secret_arn: pulumi.Input[str]
-    web_secret_arn: pulumi.Input[str]
-    #: the Django SECRET_KEY secret (a plain string), injected into every container
-    django_secret_arn: pulumi.Input[str]
-    #: plain (non-secret) environment of every container: database host, bucket, mail settings, ...
-    environment: Mapping[str, pulumi.Input[str]]
-    subnet_ids: Sequence[pulumi.Input[str]]
-    security_group_id: pulumi.Input[str]
-    target_group_arn: pulumi.Input[str]
-    load_balancer_arn_suffix: pulumi.Input[str]
-    target_group_arn_suffix: pulumi.Input[str]
-    min_tasks: int
-    max_tasks: int
-    cpu_target_percent: int
-    requests_per_target: int
-    ecs_exec: bool
-    service_enabled: bool = True
+    #: the image both task definitions run, by digest (REC-1); required
+    registry: Registry
+    #: the four task roles and the Django key secret (SQL-3, CMD-1); required
+    iam: AppIam
+    #: the logs key (encrypts the log group, MON-1); required
+    keys: Keys
+    #: host, port and the master, owner and web role secrets (SQL-3; TLS 1.3 to it, ENC-1); required
+    database: Database
+    #: the media bucket (KAKOI_MEDIA_BUCKET, PATH-1); required
+    media: MediaBucket
+    #: the SES configuration set and from-address (KAKOI_SES_CONFIGURATION_SET, KAKOI_EMAIL_FROM); required
+    mail: Mail
+    #: the private subnets the tasks run in, one per AZ (AVL-1, NET-1); required
+    network: Network
+    #: the `app` group of the tasks (NET-1); required
+    security_groups: SecurityGroups
+    #: the load balancer's target group and HTTPS listener the service registers with (ENC-2); required
+    edge: Edge
+    #: the VPC endpoints the db-provision task reaches AWS through (NET-1); required
+    endpoints: Endpoints
+    #: the TURN relay: its `turns:` URL (KAKOI_TURN_URLS) and shared secret (KAKOI_TURN_SECRET, generated in the run)
+    #: for live calls (ENC-1); @default None (no relay: neither is set)
+    relay: Relay | None = None
+    #: seconds the load balancer's failing health checks are ignored after a task starts (AVL-1); @default 120
     health_check_grace_seconds: int = 120
-    #: secrets besides the Django key that start empty and are generated inside the run (the TURN secret)
-    generated_secret_arns: Sequence[pulumi.Input[str]] = ()
-    #: the TURN relay's shared secret (components/relay.py), injected into `web` as KAKOI_TURN_SECRET
-    turn_secret_arn: pulumi.Input[str] | None = None
 
 
 class AppService(pulumi.ComponentResource):
@@ -335,181 +349,138 @@ class AppService(pulumi.ComponentResource):
     task_definition: aws.ecs.TaskDefinition
     db_provision_task_definition: aws.ecs.TaskDefinition
     service: aws.ecs.Service | None
+    #: the plain environment of every app container (web, migrate, db-provision and other app workloads)
+    environment: dict[str, pulumi.Input[str]]
 
-    def __init__(
-        self,
-        name: str,
-        args: AppServiceArgs,
-        opts: pulumi.ResourceOptions | None = None,
-        *,
-        service_ready: Sequence[pulumi.Resource] = (),
-        provision_ready: Sequence[pulumi.Resource] = (),
-    ):
-        """`service_ready`: what must exist before the service starts tasks (the listener that
-        attaches the target group to the load balancer, the roles' policies). `provision_ready`:
-        what the db-provision task needs before it runs inside `pulumi up` (the VPC endpoints, its
-        roles' policies) besides what its inputs already order (the database, the secrets)."""
+    def __init__(self, name: str, args: AppServiceArgs, opts: pulumi.ResourceOptions | None = None):
+        """The service starts after the listener that attaches its target group to the load balancer, the
+        roles' policies and the provisioning step; the db-provision task after the VPC endpoints and its
+        roles' policies, besides what its inputs already order (the database, the secrets)."""
         super().__init__("kakoi:app_service:AppService", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        prefix = args.name_prefix
+        cfg, region = args.config, args.context.region
+        prefix = args.context.name_prefix
+        database, iam, relay = args.database, args.iam, args.relay
+        turn_secret_arn = relay.secret_arn if relay is not None else None
 
-        self.cluster = aws.ecs.Cluster(
-            f"{name}-cluster",
-            name=prefix,
-            settings=[{"name": "containerInsights", "value": args.container_insights}],
-            opts=child,
-        )
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=log_group_name(prefix),
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.logs_key_arn,
-            opts=child,
+        self.cluster = ecs_task.cluster(name, self, cluster_name=prefix, container_insights=cfg.container_insights)
+        self.log_group = ecs_task.log_group(
+            name, self, log_group_name=log_group_name(prefix), retention_days=cfg.log_retention_days, kms_key_arn=args.keys.logs_key_arn
         )
 
-        env_keys = sorted(args.environment)
-        environment = pulumi.Output.all(*[args.environment[k] for k in env_keys]).apply(
-            lambda values: dict(zip(env_keys, [str(v) for v in values], strict=True))
+        self.environment = app_environment(
+            domain_name=args.domain_name,
+            region=region,
+            database_host=database.endpoint_address,
+            database_port=database.port,
+            media_bucket=args.media.bucket_name,
+            mail_from=cfg.mail_from,
+            ses_configuration_set=args.mail.configuration_set_name,
+            turn_urls=relay.turn_urls if relay is not None else "",
         )
-        runtime_platform = aws.ecs.TaskDefinitionRuntimePlatformArgs(
-            operating_system_family="LINUX", cpu_architecture=args.cpu_architecture
-        )
-
+        environment = ecs_task.resolve_environment(self.environment)
+        image_ref = args.registry.image_ref
         secret_arns = pulumi.Output.all(
-            args.master_secret_arn, args.owner_secret_arn, args.web_secret_arn, args.django_secret_arn, args.turn_secret_arn or ""
+            database.master_secret_arn, database.owner_secret_arn, database.web_secret_arn, iam.django_secret_arn, turn_secret_arn or ""
         ).apply(lambda v: SecretArns(master=v[0], owner=v[1], web=v[2], django=v[3], turn=v[4]))
-        service_defs = pulumi.Output.all(args.image_ref, environment, secret_arns, self.log_group.name).apply(
-            lambda v: service_containers(
-                image=v[0], app_port=args.app_port, environment=v[1], secrets=v[2], log_group=v[3], region=args.region
-            )
+        service_defs = pulumi.Output.all(image_ref, environment, secret_arns, self.log_group.name).apply(
+            lambda v: service_containers(image=v[0], app_port=args.app_port, environment=v[1], secrets=v[2], log_group=v[3], region=region)
         )
-        self.task_definition = aws.ecs.TaskDefinition(
+        self.task_definition = ecs_task.task_definition(
             f"{name}-task",
+            self,
             family=f"{prefix}-app",
-            requires_compatibilities=["FARGATE"],
-            network_mode="awsvpc",
-            cpu=str(args.cpu),
-            memory=str(args.memory),
-            runtime_platform=runtime_platform,
-            execution_role_arn=args.execution_role_arn,
-            task_role_arn=args.task_role_arn,
-            volumes=[{"name": f"{MIGRATE}-tmp"}, {"name": f"{WEB}-tmp"}],
+            cpu=cfg.cpu,
+            memory=cfg.memory,
+            cpu_architecture=cfg.cpu_architecture,
+            execution_role_arn=iam.execution_role_arn,
+            task_role_arn=iam.task_role_arn,
+            volumes=[f"{MIGRATE}-tmp", f"{WEB}-tmp"],
             container_definitions=service_defs,
-            skip_destroy=True,
-            opts=child,
         )
 
-        db_provision_defs = pulumi.Output.all(args.image_ref, environment, secret_arns, self.log_group.name).apply(
-            lambda v: db_provision_containers(image=v[0], environment=v[1], secrets=v[2], log_group=v[3], region=args.region)
+        db_provision_defs = pulumi.Output.all(image_ref, environment, secret_arns, self.log_group.name).apply(
+            lambda v: db_provision_containers(image=v[0], environment=v[1], secrets=v[2], log_group=v[3], region=region)
         )
         # the smallest Fargate size: roles and migrations are a few SQL statements
-        self.db_provision_task_definition = aws.ecs.TaskDefinition(
+        self.db_provision_task_definition = ecs_task.task_definition(
             f"{name}-db-provision",
+            self,
             family=f"{prefix}-db-provision",
-            requires_compatibilities=["FARGATE"],
-            network_mode="awsvpc",
-            cpu="256",
-            memory="512",
-            runtime_platform=runtime_platform,
-            execution_role_arn=args.db_provision_execution_role_arn,
-            task_role_arn=args.db_provision_task_role_arn,
-            volumes=[{"name": f"{DB_PROVISION}-tmp"}],
+            cpu=256,
+            memory=512,
+            cpu_architecture=cfg.cpu_architecture,
+            execution_role_arn=iam.db_provision_execution_role_arn,
+            task_role_arn=iam.db_provision_task_role_arn,
+            volumes=[f"{DB_PROVISION}-tmp"],
             container_definitions=db_provision_defs,
-            skip_destroy=True,
-            opts=child,
         )
 
+        #: where the app's tasks run (other app workloads run there too: components/scan_events.py)
+        self.image_ref = image_ref
+        self.subnet_ids = args.network.private_subnet_ids
+        self.security_group_id = args.security_groups.app_sg_id
+
         # ---- roles, role secrets and the Django key, inside the run, before the service (components/provisioning.py)
+        endpoints = args.endpoints
         self.provisioning = Provisioning(
             f"{name}-provisioning",
             ProvisioningArgs(
-                region=args.region,
-                cluster_name=self.cluster.name,
-                task_definition_arn=self.db_provision_task_definition.arn,
-                subnet_ids=args.subnet_ids,
-                security_group_id=args.security_group_id,
-                django_secret_arn=args.django_secret_arn,
-                log_group_name=self.log_group.name,
-                image_ref=args.image_ref,
-                generated_secret_arns=args.generated_secret_arns,
+                context=args.context,
+                cluster=self.cluster,
+                task_definition=self.db_provision_task_definition,
+                log_group=self.log_group,
+                subnet_ids=self.subnet_ids,
+                security_group_id=self.security_group_id,
+                django_secret_arn=iam.django_secret_arn,
+                image_ref=image_ref,
+                # the TURN relay's shared secret starts empty too: generated in the same step
+                generated_secret_arns=[turn_secret_arn] if turn_secret_arn is not None else [],
             ),
             opts=pulumi.ResourceOptions(parent=self),
-            ready=provision_ready,
+            ready=[*endpoints.interface.values(), endpoints.s3, *iam.provision_policies],
         )
 
         self.service = None
         self.scaling_target: aws.appautoscaling.Target | None = None
         self.scaling_policies: list[aws.appautoscaling.Policy] = []
         service_name = f"{prefix}-app"
-        if args.service_enabled:
-            self.service = aws.ecs.Service(
+        if cfg.service_enabled:
+            edge = args.edge
+            self.service = ecs_task.service(
                 f"{name}-service",
-                name=service_name,
-                cluster=self.cluster.arn,
-                task_definition=self.task_definition.arn,
-                launch_type="FARGATE",
-                platform_version="LATEST",
-                desired_count=args.min_tasks,
-                deployment_minimum_healthy_percent=100,
-                deployment_maximum_percent=200,
-                deployment_circuit_breaker={"enable": True, "rollback": True},
-                deployment_controller={"type": "ECS"},
-                availability_zone_rebalancing="ENABLED",
-                network_configuration={
-                    "subnets": list(args.subnet_ids),
-                    "security_groups": [args.security_group_id],
-                    "assign_public_ip": False,
-                },
-                load_balancers=[{"target_group_arn": args.target_group_arn, "container_name": WEB, "container_port": args.app_port}],
-                health_check_grace_period_seconds=args.health_check_grace_seconds,
-                enable_execute_command=args.ecs_exec,
-                enable_ecs_managed_tags=True,
-                propagate_tags="SERVICE",
-                # `pulumi up` waits for the deployment and fails when it failed (and was rolled back)
-                wait_for_steady_state=True,
+                self,
+                service_name=service_name,
+                cluster_arn=self.cluster.arn,
+                task_definition_arn=self.task_definition.arn,
+                desired_count=cfg.min_tasks,
+                subnet_ids=self.subnet_ids,
+                security_group_ids=[self.security_group_id],
+                load_balancer={"target_group_arn": edge.target_group_arn, "container_name": WEB, "container_port": args.app_port},
+                health_check_grace_seconds=args.health_check_grace_seconds,
+                execute_command=cfg.ecs_exec,
+                spread_over_zones=True,
+                autoscaled=True,
                 # the first tasks find their secrets filled and the schema migrated: provisioning ran first
-                opts=pulumi.ResourceOptions(
-                    parent=self, depends_on=[*service_ready, self.provisioning.run], ignore_changes=["desiredCount"]
-                ),
-            )
-            resource_id = pulumi.Output.all(self.cluster.name, self.service.name).apply(lambda v: f"service/{v[0]}/{v[1]}")
-            self.scaling_target = aws.appautoscaling.Target(
-                f"{name}-scaling",
-                service_namespace="ecs",
-                scalable_dimension="ecs:service:DesiredCount",
-                resource_id=resource_id,
-                min_capacity=args.min_tasks,
-                max_capacity=args.max_tasks,
-                opts=child,
+                depends_on=[edge.https_listener, *iam.service_policies, self.provisioning.run],
             )
             # ALBRequestCountPerTarget: `app/<lb>/<id>/targetgroup/<tg>/<id>`
-            resource_label = pulumi.Output.all(args.load_balancer_arn_suffix, args.target_group_arn_suffix).apply(
+            resource_label = pulumi.Output.all(edge.load_balancer_arn_suffix, edge.target_group_arn_suffix).apply(
                 lambda v: f"{v[0]}/{v[1]}"
             )
-            for short, metric, target, label in (
-                ("cpu", "ECSServiceAverageCPUUtilization", float(args.cpu_target_percent), None),
-                ("requests", "ALBRequestCountPerTarget", float(args.requests_per_target), resource_label),
-            ):
-                self.scaling_policies.append(
-                    aws.appautoscaling.Policy(
-                        f"{name}-scale-{short}",
-                        name=f"{prefix}-app-{short}",
-                        policy_type="TargetTrackingScaling",
-                        service_namespace=self.scaling_target.service_namespace,
-                        scalable_dimension=self.scaling_target.scalable_dimension,
-                        resource_id=self.scaling_target.resource_id,
-                        target_tracking_scaling_policy_configuration=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
-                            target_value=target,
-                            predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
-                                predefined_metric_type=metric, resource_label=label
-                            ),
-                            # out fast, in slowly
-                            scale_out_cooldown=60,
-                            scale_in_cooldown=300,
-                        ),
-                        opts=child,
-                    )
-                )
+            self.scaling_target, self.scaling_policies = ecs_task.target_tracking(
+                name,
+                self,
+                policy_prefix=f"{prefix}-app",
+                cluster_name=self.cluster.name,
+                service=self.service,
+                min_tasks=cfg.min_tasks,
+                max_tasks=cfg.max_tasks,
+                policies=[
+                    ecs_task.Tracking("cpu", float(cfg.cpu_target_percent), "ECSServiceAverageCPUUtilization"),
+                    ecs_task.Tracking("requests", float(cfg.requests_per_target), "ALBRequestCountPerTarget", resource_label),
+                ],
+                scale_in_cooldown=300,
+            )
 
         #: for alarms (components.alarms) and the runbooks
         self.cluster_name: pulumi.Output[str] = self.cluster.name

@@ -21,11 +21,17 @@ with a copy of every recovery point in a vault in the DR region (Osaka).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
 
 from components import iam_policies
+
+if TYPE_CHECKING:
+    from components.context import StackContext
+    from components.kms import Keys
+    from stackconfig.data import DataConfig
 
 CONTROLS: dict[str, str] = {
     "BAK-1": "AWS Backup vaults encrypted with customer-managed keys; the primary vault is in the Tokyo region",
@@ -49,16 +55,17 @@ COMPLIANCE_GRACE_DAYS = 3
 
 @dataclass(frozen=True)
 class BackupPlanArgs:
-    name_prefix: str
-    partition: pulumi.Input[str]
-    dr_region: str
-    key_arn: pulumi.Input[str]
-    #: the DR-region backup key; None (drCopies off) = no DR vault and no copies
-    dr_key_arn: pulumi.Input[str] | None
-    daily_retention_days: int
-    monthly_retention_days: int
-    vault_lock: bool
-    vault_lock_mode: str
+    """The data plan: its config section and the keys of its vaults."""
+
+    #: prefix, partition (the service role's managed policy ARNs) and the DR region of the DR vault (BCP-1); required
+    context: StackContext
+    #: the data section: daily and monthly retention (kakoi:backupDailyRetentionDays,
+    #: kakoi:backupMonthlyRetentionDays, BAK-2) and Vault Lock (kakoi:backupVaultLock,
+    #: kakoi:backupVaultLockMode, BAK-2); required
+    config: DataConfig
+    #: the backup key (the primary vault in Tokyo, BAK-1) and the DR backup key (the DR vault, BCP-1; None
+    #: when kakoi:drCopies is off: then no DR vault and no copies); required
+    keys: Keys
 
 
 def protect_recovery_points_policy() -> str:
@@ -98,29 +105,30 @@ class BackupPlan(pulumi.ComponentResource):
         super().__init__("kakoi:backup:BackupPlan", name, None, opts)
         keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
         child = pulumi.ResourceOptions(parent=self)
-        self.plan_name = f"{args.name_prefix}-data"
+        ctx, cfg, keys = args.context, args.config, args.keys
+        self.plan_name = f"{ctx.name_prefix}-data"
         #: tag a resource with this to include it in the plan
         self.selection_tags = {SELECTION_TAG_KEY: self.plan_name}
 
         self.vault = aws.backup.Vault(
             f"{name}-vault",
-            name=f"{args.name_prefix}-vault",
-            kms_key_arn=args.key_arn,
+            name=f"{ctx.name_prefix}-vault",
+            kms_key_arn=keys.backup_key_arn,
             force_destroy=False,
             opts=keep,
         )
         self.dr_vault = None
         vaults: list[tuple[str, aws.backup.Vault, str | None]] = [("vault", self.vault, None)]
-        if args.dr_key_arn is not None:
+        if keys.dr_backup_key_arn is not None:
             self.dr_vault = aws.backup.Vault(
                 f"{name}-dr-vault",
-                name=f"{args.name_prefix}-dr-vault",
-                kms_key_arn=args.dr_key_arn,
+                name=f"{ctx.name_prefix}-dr-vault",
+                kms_key_arn=keys.dr_backup_key_arn,
                 force_destroy=False,
-                region=args.dr_region,
+                region=ctx.dr_region,
                 opts=keep,
             )
-            vaults.append(("dr-vault", self.dr_vault, args.dr_region))
+            vaults.append(("dr-vault", self.dr_vault, ctx.dr_region))
         for label, vault, region in vaults:
             # the policy denies PutBackupVaultAccessPolicy to everyone, the deployer included: a changed
             # policy is applied by deleting the old one (DeleteBackupVaultAccessPolicy) and putting the new
@@ -132,16 +140,16 @@ class BackupPlan(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, replace_on_changes=["policy"], delete_before_replace=True),
             )
         self.vault_locks: list[aws.backup.VaultLockConfiguration] = []
-        if args.vault_lock:
+        if cfg.vault_lock:
             for label, vault, region in vaults:
                 self.vault_locks.append(
                     aws.backup.VaultLockConfiguration(
                         f"{name}-{label}-lock",
                         backup_vault_name=vault.name,
                         # every recovery point of the plan fits between these bounds
-                        min_retention_days=args.daily_retention_days,
-                        max_retention_days=args.monthly_retention_days,
-                        changeable_for_days=COMPLIANCE_GRACE_DAYS if args.vault_lock_mode == "COMPLIANCE" else None,
+                        min_retention_days=cfg.daily_retention_days,
+                        max_retention_days=cfg.monthly_retention_days,
+                        changeable_for_days=COMPLIANCE_GRACE_DAYS if cfg.vault_lock_mode == "COMPLIANCE" else None,
                         region=region,
                         opts=keep,
                     )
@@ -150,12 +158,12 @@ class BackupPlan(pulumi.ComponentResource):
         trust = iam_policies.service_trust_policy("backup.amazonaws.com")
         self.role = aws.iam.Role(
             f"{name}-role",
-            name=f"{args.name_prefix}-backup",
+            name=f"{ctx.name_prefix}-backup",
             description="AWS Backup service role of the data plan (BAK-2)",
             assume_role_policy=trust,
             opts=child,
         )
-        partition = pulumi.Output.from_input(args.partition)
+        partition = pulumi.Output.from_input(ctx.partition)
         for i, policy in enumerate(MANAGED_POLICIES):
             aws.iam.RolePolicyAttachment(
                 f"{name}-role-{'backup' if i == 0 else 'restores'}",
@@ -184,14 +192,14 @@ class BackupPlan(pulumi.ComponentResource):
             f"{name}-plan",
             name=self.plan_name,
             rules=[
-                rule("daily", DAILY_SCHEDULE, args.daily_retention_days),
-                rule("monthly", MONTHLY_SCHEDULE, args.monthly_retention_days),
+                rule("daily", DAILY_SCHEDULE, cfg.daily_retention_days),
+                rule("monthly", MONTHLY_SCHEDULE, cfg.monthly_retention_days),
             ],
             opts=child,
         )
         self.selection = aws.backup.Selection(
             f"{name}-selection",
-            name=f"{args.name_prefix}-tagged",
+            name=f"{ctx.name_prefix}-tagged",
             plan_id=self.plan.id,
             iam_role_arn=self.role.arn,
             selection_tags=[{"type": "STRINGEQUALS", "key": SELECTION_TAG_KEY, "value": self.plan_name}],

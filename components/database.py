@@ -36,13 +36,21 @@ here, which hold no value in Pulumi.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
 
 from components import iam_policies
+
+if TYPE_CHECKING:
+    from components.backup import BackupPlan
+    from components.context import StackContext
+    from components.kms import Keys
+    from components.network import Network
+    from components.security_groups import SecurityGroups
+    from stackconfig.data import DataConfig
 
 CONTROLS: dict[str, str] = {
     "BAK-1": "RDS storage, automated backups, snapshots and Performance Insights are encrypted with the database KMS key in Tokyo",
@@ -105,43 +113,26 @@ def restore_spec(source_backups_arn: str, restore_time: str) -> aws.rds.Instance
 
 @dataclass(frozen=True)
 class DatabaseArgs:
-    name_prefix: str
-    #: `<project>/<stack>/db`: the role secrets are `<secret_prefix>/owner` and `<secret_prefix>/web`
-    secret_prefix: str
-    account_id: pulumi.Input[str]
-    partition: pulumi.Input[str]
-    region: str
-    dr_region: str
-    subnet_ids: Sequence[pulumi.Input[str]]
-    security_group_ids: list[pulumi.Input[str]]
-    kms_key_arn: pulumi.Input[str]
-    logs_key_arn: pulumi.Input[str]
-    #: the DR-region database key; None (drCopies off) = no backup replication, no secret replicas
-    dr_kms_key_arn: pulumi.Input[str] | None
-    engine_version: str
-    parameter_group_family: str
-    instance_class: str
-    allocated_storage: int
-    max_allocated_storage: int
-    multi_az: bool
-    backup_retention_days: int
-    backup_window: str
-    maintenance_window: str
-    deletion_protection: bool
-    final_snapshot: bool
-    log_retention_days: int
-    monitoring_interval: int
-    insights_mode: str
-    performance_insights_retention_days: int
-    #: tags that put the instance into the AWS Backup plan (components/backup.py)
-    backup_tags: dict[str, str] = field(default_factory=dict)
-    #: create the instance by point-in-time restore from these automated backups ("" = empty database)
-    restore_source_backups_arn: str = ""
-    #: restore time, UTC ISO 8601 ("" = latest restorable time)
-    restore_time: str = ""
-    #: the key the restored backups are encrypted with: RDS keeps it for the restored storage
-    #: (RestoreDBInstanceToPointInTime takes no KMS key), so the program must declare it
-    restore_kms_key_arn: str = ""
+    """The database: its config section and handles of where it lives and what encrypts it."""
+
+    #: prefix (identifier `<prefix>-db`), account, partition and region (the monitoring role's trust),
+    #: the DR region (BCP-1), the role secrets `<project>/<stack>/db/{owner,web}` (SQL-3); required
+    context: StackContext
+    #: the data section (kakoi:db*): engine version (16+: TLS 1.3, ENC-1), instance class, storage,
+    #: Multi-AZ (AVL-1), backup retention and window (BAK-2, REC-1), maintenance window (MNT-1), deletion
+    #: protection and final snapshot (REC-1), log retention, Enhanced Monitoring and Database Insights
+    #: (MON-1), and a point-in-time restore source, time and key for a DR bring-up (REC-1, BCP-1); required
+    config: DataConfig
+    #: the isolated subnets the instance lives in (no route to the internet, NET-1); required
+    network: Network
+    #: the `db` group: PostgreSQL from the app and the admin networks only (NET-1); required
+    security_groups: SecurityGroups
+    #: the database key (storage, backups, Performance Insights, the secrets, BAK-1), the logs key (the
+    #: exported log groups, MON-1) and the DR database key (backup replication and secret replicas, BCP-1;
+    #: None when kakoi:drCopies is off: then neither); required
+    keys: Keys
+    #: the AWS Backup plan whose selection tags put the instance into it (BAK-2); @default None (not in a plan)
+    backup: BackupPlan | None = None
 
 
 class Database(pulumi.ComponentResource):
@@ -151,23 +142,24 @@ class Database(pulumi.ComponentResource):
         super().__init__("kakoi:database:Database", name, None, opts)
         keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
         child = pulumi.ResourceOptions(parent=self)
-        self.identifier = f"{args.name_prefix}-db"
-        self.instance_id = self.identifier
-        acct = pulumi.Output.from_input(args.account_id)
-        partition = pulumi.Output.from_input(args.partition)
+        ctx, cfg, keys = args.context, args.config, args.keys
+        prefix, region, dr_region = ctx.name_prefix, ctx.region, ctx.dr_region
+        self.identifier = f"{prefix}-db"
+        acct = pulumi.Output.from_input(ctx.account_id)
+        partition = pulumi.Output.from_input(ctx.partition)
 
         self.subnet_group = aws.rds.SubnetGroup(
             f"{name}-subnets",
-            name=f"{args.name_prefix}-db",
+            name=f"{prefix}-db",
             description="isolated subnets of the database (no route to the internet)",
-            subnet_ids=list(args.subnet_ids),
+            subnet_ids=list(args.network.isolated_subnet_ids),
             opts=child,
         )
-        major = int(args.engine_version.split(".")[0])
+        major = int(cfg.engine_major)
         self.parameter_group = aws.rds.ParameterGroup(
             f"{name}-params",
-            name=f"{args.name_prefix}-{args.parameter_group_family}",
-            family=args.parameter_group_family,
+            name=f"{prefix}-{cfg.parameter_group_family}",
+            family=cfg.parameter_group_family,
             description="kakoi: TLS 1.3 only, connection logging (ENC-1)",
             parameters=[{"name": k, "value": v, "apply_method": apply_method(k)} for k, v in parameters(major).items()],
             opts=child,
@@ -179,8 +171,8 @@ class Database(pulumi.ComponentResource):
             aws.cloudwatch.LogGroup(
                 f"{name}-log-{log}",
                 name=f"/aws/rds/instance/{self.identifier}/{log}",
-                retention_in_days=args.log_retention_days,
-                kms_key_id=args.logs_key_arn,
+                retention_in_days=cfg.log_retention_days,
+                kms_key_id=keys.logs_key_arn,
                 opts=child,
             )
             for log in LOG_EXPORTS
@@ -191,12 +183,12 @@ class Database(pulumi.ComponentResource):
             lambda v: iam_policies.service_trust_policy(
                 "monitoring.rds.amazonaws.com",
                 source_account=v[1],
-                source_arn_like=f"arn:{v[0]}:rds:{args.region}:{v[1]}:db:{self.identifier}",
+                source_arn_like=f"arn:{v[0]}:rds:{region}:{v[1]}:db:{self.identifier}",
             )
         )
         self.monitoring_role = aws.iam.Role(
             f"{name}-monitoring",
-            name=f"{args.name_prefix}-rds-monitoring",
+            name=f"{prefix}-rds-monitoring",
             description="RDS Enhanced Monitoring of the database",
             assume_role_policy=monitoring_trust,
             opts=child,
@@ -216,63 +208,63 @@ class Database(pulumi.ComponentResource):
             name,
             identifier=self.identifier,
             engine="postgres",
-            engine_version=args.engine_version,
-            instance_class=args.instance_class,
+            engine_version=cfg.engine_version,
+            instance_class=cfg.instance_class,
             db_name=DB_NAME,
             username=MASTER_USERNAME,
             manage_master_user_password=True,
-            master_user_secret_kms_key_id=args.kms_key_arn,
+            master_user_secret_kms_key_id=keys.database_key_arn,
             port=PORT,
             # storage
             storage_type="gp3",
-            allocated_storage=args.allocated_storage,
-            max_allocated_storage=args.max_allocated_storage,
+            allocated_storage=cfg.allocated_storage,
+            max_allocated_storage=cfg.max_allocated_storage,
             storage_encrypted=True,
-            kms_key_id=args.restore_kms_key_arn or args.kms_key_arn,
+            kms_key_id=cfg.restore_kms_key_arn or keys.database_key_arn,
             # network
-            multi_az=args.multi_az,
+            multi_az=cfg.multi_az,
             db_subnet_group_name=self.subnet_group.name,
-            vpc_security_group_ids=args.security_group_ids,
+            vpc_security_group_ids=[args.security_groups.db_sg_id],
             publicly_accessible=False,
             network_type="IPV4",
             ca_cert_identifier=CA_CERT_IDENTIFIER,
             parameter_group_name=self.parameter_group.name,
             iam_database_authentication_enabled=True,
             # backups and maintenance (BAK-2, REC-1, MNT-1)
-            backup_retention_period=args.backup_retention_days,
-            backup_window=args.backup_window,
-            maintenance_window=args.maintenance_window,
+            backup_retention_period=cfg.backup_retention_days,
+            backup_window=cfg.backup_window,
+            maintenance_window=cfg.maintenance_window,
             copy_tags_to_snapshot=True,
             delete_automated_backups=False,
-            deletion_protection=args.deletion_protection,
-            skip_final_snapshot=not args.final_snapshot,
-            final_snapshot_identifier=f"{self.identifier}-final" if args.final_snapshot else None,
+            deletion_protection=cfg.deletion_protection,
+            skip_final_snapshot=not cfg.final_snapshot,
+            final_snapshot_identifier=f"{self.identifier}-final" if cfg.final_snapshot else None,
             auto_minor_version_upgrade=True,
             allow_major_version_upgrade=False,
             apply_immediately=False,
             # monitoring
-            monitoring_interval=args.monitoring_interval,
+            monitoring_interval=cfg.monitoring_interval,
             monitoring_role_arn=self.monitoring_role.arn,
-            database_insights_mode=args.insights_mode,
+            database_insights_mode=cfg.insights_mode,
             performance_insights_enabled=True,
-            performance_insights_kms_key_id=args.kms_key_arn,
-            performance_insights_retention_period=args.performance_insights_retention_days,
+            performance_insights_kms_key_id=keys.database_key_arn,
+            performance_insights_retention_period=cfg.performance_insights_retention_days,
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
-            tags=dict(args.backup_tags),
+            tags=dict(args.backup.selection_tags) if args.backup is not None else {},
             # REC-1 / BCP-1: a DR bring-up creates the instance from (replicated) automated backups
-            restore_to_point_in_time=restore_spec(args.restore_source_backups_arn, args.restore_time),
+            restore_to_point_in_time=restore_spec(cfg.restore_source_backups_arn, cfg.restore_time),
             opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[*self.log_groups, self.monitoring_policy])),
         )
 
         # BCP-1: automated backups (snapshots + transaction logs) replicated to the DR region
         self.backup_replication = None
-        if args.dr_kms_key_arn is not None:
+        if keys.dr_database_key_arn is not None:
             self.backup_replication = aws.rds.InstanceAutomatedBackupsReplication(
                 f"{name}-dr-backups",
                 source_db_instance_arn=self.instance.arn,
-                kms_key_id=args.dr_kms_key_arn,
-                retention_period=args.backup_retention_days,
-                region=args.dr_region,
+                kms_key_id=keys.dr_database_key_arn,
+                retention_period=cfg.backup_retention_days,
+                region=dr_region,
                 opts=keep,
             )
 
@@ -282,11 +274,11 @@ class Database(pulumi.ComponentResource):
         for role in APP_ROLES:
             self.role_secrets[role] = aws.secretsmanager.Secret(
                 f"{name}-{role}-secret",
-                name=f"{args.secret_prefix}/{role}",
+                name=f"{ctx.project}/{ctx.stack}/db/{role}",
                 description=f"credentials of the kakoi_{role} database role, written by `manage.py ensure_db_roles`",
-                kms_key_id=args.kms_key_arn,
+                kms_key_id=keys.database_key_arn,
                 recovery_window_in_days=30,
-                replicas=[{"region": args.dr_region, "kms_key_id": args.dr_kms_key_arn}] if args.dr_kms_key_arn is not None else None,
+                replicas=[{"region": dr_region, "kms_key_id": keys.dr_database_key_arn}] if keys.dr_database_key_arn is not None else None,
                 opts=keep,
             )
 

@@ -22,9 +22,14 @@ CSRF-3, password changes PWD-1) through the SES API (VPC endpoint ``email``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
+
+if TYPE_CHECKING:
+    from components.context import StackContext
+    from stackconfig.app import AppConfig
 
 CONTROLS: dict[str, str] = {
     "ENC-1": "outgoing mail leaves SES only over TLS (configuration set tls_policy REQUIRE, the identity's default)",
@@ -40,11 +45,16 @@ DKIM_TARGET_DOMAIN = "dkim.amazonses.com"
 
 @dataclass(frozen=True)
 class MailArgs:
-    name_prefix: str
-    domain: str
-    from_address: str
-    #: Route 53 zone holding `domain` ("" to publish the DKIM records elsewhere)
-    hosted_zone_id: str
+    """The app's sending domain and address, and where its DKIM records go."""
+
+    #: the name prefix (configuration set `<prefix>-mail`); required
+    context: StackContext
+    #: the app's section: the SES domain identity (kakoi:mailDomain) and the from-address in it
+    #: (kakoi:mailFrom) that account mail is sent from (PWD-2, CSRF-3); required
+    config: AppConfig
+    #: Route 53 zone holding the domain, where the three DKIM CNAME records go (kakoi:hostedZoneId;
+    #: "" = publish them elsewhere, from the `mailDkimRecords` output); @default ""
+    hosted_zone_id: str = ""
 
 
 class Mail(pulumi.ComponentResource):
@@ -54,10 +64,11 @@ class Mail(pulumi.ComponentResource):
     def __init__(self, name: str, args: MailArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kakoi:mail:Mail", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        domain, from_address = args.config.mail_domain, args.config.mail_from
 
         self.configuration_set = aws.sesv2.ConfigurationSet(
             f"{name}-config",
-            configuration_set_name=f"{args.name_prefix}-mail",
+            configuration_set_name=f"{args.context.name_prefix}-mail",
             delivery_options={"tls_policy": "REQUIRE"},
             reputation_options={"reputation_metrics_enabled": True},
             sending_options={"sending_enabled": True},
@@ -66,7 +77,7 @@ class Mail(pulumi.ComponentResource):
         )
         self.identity = aws.sesv2.EmailIdentity(
             f"{name}-domain",
-            email_identity=args.domain,
+            email_identity=domain,
             configuration_set_name=self.configuration_set.configuration_set_name,
             dkim_signing_attributes={"next_signing_key_length": "RSA_2048_BIT"},
             opts=child,
@@ -79,7 +90,7 @@ class Mail(pulumi.ComponentResource):
         #: (name, CNAME value) of each DKIM record
         self.dkim_records = [
             (
-                token(i).apply(lambda t: f"{t}._domainkey.{args.domain}"),
+                token(i).apply(lambda t: f"{t}._domainkey.{domain}"),
                 token(i).apply(lambda t: f"{t}.{DKIM_TARGET_DOMAIN}"),
             )
             for i in range(DKIM_TOKENS)
@@ -99,7 +110,7 @@ class Mail(pulumi.ComponentResource):
                     )
                 )
 
-        self.from_address = args.from_address
+        self.from_address = from_address
         self.identity_arn = self.identity.arn
         self.configuration_set_name = self.configuration_set.configuration_set_name
         self.configuration_set_arn = self.configuration_set.arn
@@ -107,6 +118,6 @@ class Mail(pulumi.ComponentResource):
             {
                 "identityArn": self.identity_arn,
                 "configurationSetName": self.configuration_set_name,
-                "fromAddress": args.from_address,
+                "fromAddress": from_address,
             }
         )

@@ -31,11 +31,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
 
 from components import bucket_baseline, iam_policies, s3_policies
+
+if TYPE_CHECKING:
+    from components.context import StackContext
+    from components.kms import Keys
+    from components.log_archive import LogArchive
+    from stackconfig.data import DataConfig
 
 CONTROLS: dict[str, str] = {
     "PATH-1": "media objects live in a dedicated S3 bucket (metadata in PostgreSQL), never on a server's disk",
@@ -64,24 +71,24 @@ CORS_ALLOWED_HEADERS = ["Content-Type", "Range"]
 
 @dataclass(frozen=True)
 class MediaBucketArgs:
-    name_prefix: str
-    account_id: pulumi.Input[str]
-    region: str
-    dr_region: str
-    #: the media key (primary region) and the DR media key (DR region)
-    key_arn: pulumi.Input[str]
-    #: None when drCopies is off (then replication must be off too; stackconfig.data checks it)
-    dr_key_arn: pulumi.Input[str] | None
-    #: the log archive's S3 server access logs bucket (same region)
-    access_logs_bucket: pulumi.Input[str]
-    #: the app's origin, e.g. https://app.kakoi.example.com (the only CORS origin)
+    """The media bucket: its config section, its keys and where its access logs go."""
+
+    #: prefix, account (bucket names `<prefix>-media-<account>`), partition (the TLS exemption's role
+    #: ARNs), region and DR region (the replica bucket, BCP-1); required
+    context: StackContext
+    #: the data section: days a noncurrent version is kept (kakoi:mediaNoncurrentVersionDays, USR-2) and
+    #: replication to the DR region (kakoi:mediaReplication, BCP-1); required
+    config: DataConfig
+    #: the media key (SSE-KMS of the bucket, ENC-1) and the DR media key (the replica; None when
+    #: kakoi:drCopies is off, then replication must be off too: stackconfig.data checks it); required
+    keys: Keys
+    #: the log archive, whose access-logs bucket (same region) gets the server access logs (LOG-1); required
+    logs: LogArchive
+    #: the app's origin, e.g. https://app.kakoi.example.com: the only CORS origin; required
     app_origin: str
-    noncurrent_days: int
-    replication: bool
-    #: the partition (role ARNs of the TLS exemption)
-    partition: pulumi.Input[str] = "aws"
-    #: names of service roles (besides the replication role) exempt from the TLS 1.3 deny of the
-    #: primary bucket: the GuardDuty Malware Protection plan's role (components.guardduty.scan_role_name)
+    #: names of service roles (besides the replication role) exempt from the TLS 1.3 deny of the primary
+    #: bucket, never from the plain-HTTP deny (ENC-1 exception): the GuardDuty Malware Protection plan's role
+    #: (components.guardduty.scan_role_name, AV-1); @default none
     tls_exempt_role_names: Sequence[str] = ()
 
 
@@ -180,20 +187,21 @@ class MediaBucket(pulumi.ComponentResource):
         self.args = args
         keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
         child = pulumi.ResourceOptions(parent=self)
-        acct = pulumi.Output.from_input(args.account_id)
+        prefix, replication = args.context.name_prefix, args.config.media_replication
+        acct = pulumi.Output.from_input(args.context.account_id)
 
         self.bucket = aws.s3.Bucket(
             name,
-            bucket=acct.apply(lambda a: f"{args.name_prefix}-media-{a}"),
+            bucket=acct.apply(lambda a: f"{prefix}-media-{a}"),
             force_destroy=False,
             opts=keep,
         )
-        replication_roles = [replication_role_name(args.name_prefix)] if args.replication else []
-        self.versioning = self._harden(name, self.bucket, args.key_arn, None, [*args.tls_exempt_role_names, *replication_roles])
+        replication_roles = [replication_role_name(prefix)] if replication else []
+        self.versioning = self._harden(name, self.bucket, args.keys.media_key_arn, None, [*args.tls_exempt_role_names, *replication_roles])
         self.logging = aws.s3.BucketLogging(
             name,
             bucket=self.bucket.id,
-            target_bucket=args.access_logs_bucket,
+            target_bucket=args.logs.access_logs_bucket.id,
             target_prefix="media/",
             opts=child,
         )
@@ -202,10 +210,11 @@ class MediaBucket(pulumi.ComponentResource):
         self.dr_access_logs_bucket = None
         self.replication_role = None
         self.replication = None
-        if args.replication:
-            if args.dr_key_arn is None:
+        if replication:
+            dr_key_arn = args.keys.dr_media_key_arn
+            if dr_key_arn is None:
                 raise ValueError("media replication needs the DR media key (drCopies)")
-            self._replicate(name, args, args.dr_key_arn, acct, keep, child)
+            self._replicate(name, args, dr_key_arn, acct, keep, child)
 
         self.bucket_name = self.bucket.bucket
         self.bucket_arn = self.bucket.arn
@@ -235,7 +244,7 @@ class MediaBucket(pulumi.ComponentResource):
                     "id": "expire-noncurrent-versions",
                     "status": "Enabled",
                     "filter": {},
-                    "noncurrent_version_expiration": {"noncurrent_days": self.args.noncurrent_days},
+                    "noncurrent_version_expiration": {"noncurrent_days": self.args.config.media_noncurrent_days},
                     "expiration": {"expired_object_delete_marker": True},
                 },
             ],
@@ -258,7 +267,8 @@ class MediaBucket(pulumi.ComponentResource):
             opts=child,
         )
         exempt = sorted(tls_exempt_roles)
-        policy = pulumi.Output.all(bucket.arn, key_arn, self.args.partition, self.args.account_id).apply(
+        ctx = self.args.context
+        policy = pulumi.Output.all(bucket.arn, key_arn, ctx.partition, ctx.account_id).apply(
             lambda v: media_policy(v[0], v[1], [role_arn(v[2], v[3], r) for r in exempt])
         )
         aws.s3.BucketPolicy(name, bucket=bucket.id, policy=policy, region=region, opts=child)
@@ -274,10 +284,10 @@ class MediaBucket(pulumi.ComponentResource):
         keep: pulumi.ResourceOptions,
         child: pulumi.ResourceOptions,
     ) -> None:
-        dr = args.dr_region
+        dr, prefix = args.context.dr_region, args.context.name_prefix
         self.dr_access_logs_bucket = aws.s3.Bucket(
             f"{name}-dr-access-logs",
-            bucket=acct.apply(lambda a: f"{args.name_prefix}-s3-access-logs-{dr}-{a}"),
+            bucket=acct.apply(lambda a: f"{prefix}-s3-access-logs-{dr}-{a}"),
             force_destroy=False,
             region=dr,
             opts=keep,
@@ -286,12 +296,12 @@ class MediaBucket(pulumi.ComponentResource):
 
         self.dr_bucket = aws.s3.Bucket(
             f"{name}-dr",
-            bucket=acct.apply(lambda a: f"{args.name_prefix}-media-{dr}-{a}"),
+            bucket=acct.apply(lambda a: f"{prefix}-media-{dr}-{a}"),
             force_destroy=False,
             region=dr,
             opts=keep,
         )
-        dr_versioning = self._harden(f"{name}-dr", self.dr_bucket, dr_key_arn, dr, [replication_role_name(args.name_prefix)])
+        dr_versioning = self._harden(f"{name}-dr", self.dr_bucket, dr_key_arn, dr, [replication_role_name(prefix)])
         aws.s3.BucketLogging(
             f"{name}-dr",
             bucket=self.dr_bucket.id,
@@ -304,13 +314,14 @@ class MediaBucket(pulumi.ComponentResource):
         trust = acct.apply(lambda a: iam_policies.service_trust_policy("s3.amazonaws.com", source_account=a))
         self.replication_role = aws.iam.Role(
             f"{name}-replication",
-            name=replication_role_name(args.name_prefix),
+            name=replication_role_name(prefix),
             description="S3 replication of the media bucket to the DR region (BCP-1)",
             assume_role_policy=trust,
             opts=child,
         )
-        role_policy = pulumi.Output.all(self.bucket.arn, self.dr_bucket.arn, args.key_arn, dr_key_arn).apply(
-            lambda v: replication_role_policy(v[0], v[1], v[2], v[3], args.region, dr)
+        region = args.context.region
+        role_policy = pulumi.Output.all(self.bucket.arn, self.dr_bucket.arn, args.keys.media_key_arn, dr_key_arn).apply(
+            lambda v: replication_role_policy(v[0], v[1], v[2], v[3], region, dr)
         )
         aws.iam.RolePolicy(f"{name}-replication", role=self.replication_role.id, name="media-replication", policy=role_policy, opts=child)
         rule: aws.s3.BucketReplicationConfigRuleArgsDict = {

@@ -31,9 +31,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_command as command
+
+if TYPE_CHECKING:
+    import pulumi_aws as aws
+
+    from components.context import StackContext
 
 CONTROLS: dict[str, str] = {
     "REC-1": "the first `pulumi up` converges: roles, role secrets and the Django key are provisioned inside the run, "
@@ -51,17 +57,26 @@ TIMEOUT_SECONDS = 1500
 
 @dataclass(frozen=True)
 class ProvisioningArgs:
-    region: str
-    cluster_name: pulumi.Input[str]
-    #: the db-provision task definition ARN (a new revision re-runs the provisioning)
-    task_definition_arn: pulumi.Input[str]
+    """The one-off db-provision task to run inside the run, and where to run it (REC-1, SQL-3)."""
+
+    #: the stack's region (AWS_REGION of the runner); required
+    context: StackContext
+    #: the app's cluster the task runs in; required
+    cluster: aws.ecs.Cluster
+    #: the db-provision task definition (components/app_service.py): a new revision re-runs the provisioning; required
+    task_definition: aws.ecs.TaskDefinition
+    #: the task's log group: the runner puts the task's log stream in its error when the task failed; required
+    log_group: aws.cloudwatch.LogGroup
+    #: the private subnets the task runs in (NET-1); required
     subnet_ids: Sequence[pulumi.Input[str]]
+    #: the app tasks' security group (NET-1); required
     security_group_id: pulumi.Input[str]
+    #: the Django key's secret, written with a generated key when it has no value (never a Pulumi input); required
     django_secret_arn: pulumi.Input[str]
-    log_group_name: pulumi.Input[str]
-    #: the image the task runs (a new image re-runs the provisioning)
+    #: the image the task runs: a new image re-runs the provisioning; required
     image_ref: pulumi.Input[str]
-    #: other secrets the services read that start empty, generated the same way when empty (the TURN secret)
+    #: other secrets the services read that start empty, generated the same way when empty (the TURN secret, ENC-1);
+    #: @default none
     generated_secret_arns: Sequence[pulumi.Input[str]] = ()
 
 
@@ -86,17 +101,17 @@ class Provisioning(pulumi.ComponentResource):
             interpreter=INTERPRETER,
             create=RUN,
             environment={
-                "AWS_REGION": args.region,
-                "KAKOI_CLUSTER": args.cluster_name,
-                "KAKOI_TASK_DEFINITION": args.task_definition_arn,
+                "AWS_REGION": args.context.region,
+                "KAKOI_CLUSTER": args.cluster.name,
+                "KAKOI_TASK_DEFINITION": args.task_definition.arn,
                 "KAKOI_SUBNETS": subnets,
                 "KAKOI_SECURITY_GROUP": args.security_group_id,
                 "KAKOI_DJANGO_SECRET_ARN": args.django_secret_arn,
-                "KAKOI_LOG_GROUP": args.log_group_name,
+                "KAKOI_LOG_GROUP": args.log_group.name,
                 "KAKOI_PROVISION_TIMEOUT_SECONDS": str(TIMEOUT_SECONDS),
                 "KAKOI_GENERATED_SECRET_ARNS": pulumi.Output.all(*args.generated_secret_arns).apply(lambda v: ",".join(v)),
             },
-            triggers=[args.image_ref, args.task_definition_arn],
+            triggers=[args.image_ref, args.task_definition.arn],
             opts=pulumi.ResourceOptions(
                 parent=self,
                 provider=self.provider,

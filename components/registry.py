@@ -41,12 +41,17 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_docker_build as docker_build
 
 from components import kms, kms_policies
+
+if TYPE_CHECKING:
+    from components.context import StackContext
+    from stackconfig.app import AppConfig
 
 CONTROLS: dict[str, str] = {
     "ENC-1": "the image repository is encrypted with its own customer-managed KMS key (rotation on)",
@@ -165,18 +170,19 @@ class ImageSpec:
 
 @dataclass(frozen=True)
 class RegistryArgs:
-    name_prefix: str
-    account_id: pulumi.Input[str]
-    partition: pulumi.Input[str]
-    region: str
+    """The app's repository and image, and more images under the same key."""
+
+    #: prefix, account, partition, region: repositories `<prefix>/<image>`, the key alias
+    #: `alias/<prefix>/ecr`, its policy (use through ECR in this region only); required
+    context: StackContext
+    #: the app's section: the image platform (kakoi:appPlatform), how many builds the lifecycle keeps
+    #: (kakoi:ecrKeepImages, REC-1) and a digest to pin instead of building (kakoi:appImageDigest,
+    #: "" = build app/, REC-1); required
+    config: AppConfig
+    #: rotation period of the repositories' customer-managed key, days (kakoi:kmsKeyRotationDays, ENC-1); required
     key_rotation_days: int
-    #: `linux/arm64` or `linux/amd64`
-    platform: str
-    keep_images: int
-    #: "" to build app/; an image digest already in the repository to pin it
-    pinned_digest: str = ""
-    #: more images of the platform, each in its own repository `<prefix>/<name>` under this key
-    #: (the TURN relay's, built from relay/)
+    #: more images of the same platform, each in its own repository `<prefix>/<name>` under this key
+    #: (the TURN relay's, built from relay/); @default none
     extra_images: Sequence[ImageSpec] = ()
 
 
@@ -190,17 +196,18 @@ class Registry(pulumi.ComponentResource):
         keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
         child = pulumi.ResourceOptions(parent=self)
 
-        key_policy = pulumi.Output.all(args.partition, args.account_id).apply(
+        ctx = args.context
+        key_policy = pulumi.Output.all(ctx.partition, ctx.account_id).apply(
             lambda v: kms_policies.document(
                 kms_policies.root_admin(v[0], v[1]),
-                *kms_policies.via_services(v[1], "Ecr", [kms_policies.service_endpoint("ecr", args.region)], grants=True),
+                *kms_policies.via_services(v[1], "Ecr", [kms_policies.service_endpoint("ecr", ctx.region)], grants=True),
             )
         )
         self.key, _ = kms.customer_key(
             f"{name}-key",
             parent=self,
-            description=f"{args.name_prefix}: ECR repository of the app image",
-            alias=f"alias/{args.name_prefix}/ecr",
+            description=f"{ctx.name_prefix}: ECR repository of the app image",
+            alias=f"alias/{ctx.name_prefix}/ecr",
             policy=key_policy,
             rotation_days=args.key_rotation_days,
         )
@@ -209,7 +216,7 @@ class Registry(pulumi.ComponentResource):
         #: image name -> what the task definitions reference (`<repository url>@sha256:...`)
         self.image_refs: dict[str, pulumi.Output[str]] = {}
         self.repository_arns: dict[str, pulumi.Output[str]] = {}
-        app = self._image(name, "app", CONTEXT, DOCKERFILE, args.pinned_digest, args, keep, child)
+        app = self._image(name, "app", CONTEXT, DOCKERFILE, args.config.image_digest, args, keep, child)
         self.repository, self.lifecycle, self.image, self.tag, self.digest = app
         self.repository_url = self.repository.repository_url
         self.repository_arn = self.repository.arn
@@ -240,7 +247,7 @@ class Registry(pulumi.ComponentResource):
         and, unless `pinned_digest` names one already pushed, the image built from `context` and pushed."""
         repository = aws.ecr.Repository(
             f"{name}-{image}",
-            name=f"{args.name_prefix}/{image}",
+            name=f"{args.context.name_prefix}/{image}",
             image_tag_mutability="IMMUTABLE",
             image_scanning_configuration={"scan_on_push": True},
             encryption_configurations=[{"encryption_type": "KMS", "kms_key": self.key.arn}],
@@ -250,7 +257,7 @@ class Registry(pulumi.ComponentResource):
         lifecycle = aws.ecr.LifecyclePolicy(
             f"{name}-{image}",
             repository=repository.name,
-            policy=lifecycle_policy(args.keep_images),
+            policy=lifecycle_policy(args.config.ecr_keep_images),
             opts=child,
         )
         built: docker_build.Image | None = None
@@ -258,7 +265,7 @@ class Registry(pulumi.ComponentResource):
             tag = ""
             digest: pulumi.Output[str] = pulumi.Output.from_input(pinned_digest)
         else:
-            tag = image_tag(args.platform, ROOT / context)
+            tag = image_tag(args.config.platform, ROOT / context)
             auth = aws.ecr.get_authorization_token_output(registry_id=repository.registry_id, opts=pulumi.InvokeOutputOptions(parent=self))
             if self.docker_provider is None:
                 # an explicit provider (rather than the engine's default one) so that the image has a provider
@@ -268,7 +275,7 @@ class Registry(pulumi.ComponentResource):
                 f"{name}-{image}",
                 context={"location": context},
                 dockerfile={"location": dockerfile},
-                platforms=[docker_build.Platform(args.platform)],
+                platforms=[docker_build.Platform(args.config.platform)],
                 tags=[repository.repository_url.apply(lambda url: f"{url}:{tag}")],
                 push=True,
                 build_on_preview=False,

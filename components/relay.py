@@ -57,14 +57,24 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components import app_iam, app_service
+from components import app_iam, app_service, ecs_task
 from components.certificate import Certificate, CertificateArgs
 from components.log_archive import PREFIX_NLB_RELAY
+from stackconfig.relay import LISTEN_PORT, PUBLIC_PORT
+
+if TYPE_CHECKING:
+    from components.context import StackContext
+    from components.kms import Keys
+    from components.log_archive import LogArchive
+    from components.network import Network
+    from components.registry import Registry
+    from components.security_groups import SecurityGroups
+    from stackconfig.relay import RelayConfig
 
 CONTROLS: dict[str, str] = {
     "ENC-1": "live video/audio reaches the platform only through the TURN relay's TLS listener on 443 (TLS-1.3-only ELB "
@@ -81,6 +91,8 @@ CONTROLS: dict[str, str] = {
 
 #: the relay container's name (the target group and the alarms refer to it)
 CONTAINER = "relay"
+#: the relay's image in the registry (`RegistryArgs.extra_images`: repository `<prefix>/relay`, built from relay/)
+IMAGE = "relay"
 #: the image's only writable path (CONTRACTS.md): an ephemeral task volume, the self-signed key pair goes here
 RUN_PATH = "/run/kakoi-turn"
 RUN_VOLUME = "relay-run"
@@ -167,56 +179,44 @@ def connections_per_task_metrics(load_balancer_arn_suffix: str, cluster: str, se
 
 @dataclass(frozen=True)
 class RelayArgs:
-    name_prefix: str
-    #: `<project>/<stack>` prefix of the TURN secret's name
-    project: str
-    stack: str
-    account_id: pulumi.Input[str]
-    partition: pulumi.Input[str]
-    region: str
-    vpc_id: pulumi.Input[str]
-    public_subnet_ids: Sequence[pulumi.Input[str]]
-    private_subnet_ids: Sequence[pulumi.Input[str]]
-    #: the private subnets' CIDRs (the peers relayed addresses may reach: TURN_ALLOWED_PEER_CIDRS)
+    """The TURN relay tier: its config section, the values it shares with the app and the edge, and
+    handles of the foundation pieces and the image it runs on."""
+
+    #: prefix, account, partition, region; the TURN secret `<project>/<stack>/relay/turn-secret`; required
+    context: StackContext
+    #: the relay's section (kakoi:relay*): name and certificate (ENC-1), deletion protection, relay port
+    #: range, Fargate size, task bounds and scaling targets (AVL-1), quotas, drain time; required
+    config: RelayConfig
+    #: the VPC, its public subnets (the load balancer; dual stack when the VPC is) and private subnets
+    #: (the tasks, NET-1); required
+    network: Network
+    #: the `nlb` and `relay` groups (NET-1); required
+    security_groups: SecurityGroups
+    #: the database key (encrypts the TURN secret like every app secret) and the logs key (MON-1); required
+    keys: Keys
+    #: the log archive: the NLB's access logs go to its bucket, after its bucket policy (MON-1); required
+    logs: LogArchive
+    #: the `relay` image (registry extra image `relay`, by digest) and its repository; required
+    registry: Registry
+    #: the private subnets' CIDRs: the only peers relayed addresses may reach (TURN_ALLOWED_PEER_CIDRS, NET-1); required
     private_subnet_cidrs: Sequence[str]
-    nlb_security_group_id: pulumi.Input[str]
-    relay_security_group_id: pulumi.Input[str]
-    #: IPv4 and IPv6 clients (the public subnets must have IPv6 blocks)
-    dualstack: bool
-    domain_name: str
-    #: Route 53 zone for the certificate's validation and the alias records ("" = DNS managed elsewhere)
+    #: Route 53 zone for the certificate's validation and the alias records (kakoi:hostedZoneId; "" = DNS
+    #: managed elsewhere); required
     hosted_zone_id: str
-    #: an existing ACM certificate for domain_name ("" to request one)
-    certificate_arn: str
-    #: one of stackconfig.edge.TLS13_ONLY_POLICIES
+    #: the TLS listener's ELB policy, one of stackconfig.edge.TLS13_ONLY_POLICIES (kakoi:tlsPolicy, ENC-1); required
     tls_policy: str
-    public_port: int
-    listen_port: int
-    min_port: int
-    max_port: int
-    deletion_protection: bool
-    #: the log archive bucket (NLB access logs)
-    log_bucket: pulumi.Input[str]
-    image_ref: pulumi.Input[str]
-    repository_arn: pulumi.Input[str]
-    #: ECS runtime platform `cpuArchitecture`: ARM64 or X86_64
+    #: ECS runtime platform `cpuArchitecture` of the image, ARM64 or X86_64 (the app's kakoi:appPlatform); required
     cpu_architecture: str
-    cpu: int
-    memory: int
+    #: the cluster's Container Insights (kakoi:containerInsights, MON-1); required
     container_insights: str
-    #: encrypts the TURN secret (the database key, which encrypts every app secret)
-    secrets_key_arn: pulumi.Input[str]
-    logs_key_arn: pulumi.Input[str]
+    #: days the relay's log group keeps its logs (kakoi:logRetentionDays, MON-1); required
     log_retention_days: int
-    min_tasks: int
-    max_tasks: int
-    cpu_target_percent: int
-    connections_per_task: int
-    user_quota: int
-    total_quota: int
-    drain_seconds: int
-    #: declare the ECS service (``kakoi:appServiceEnabled``, like the app's)
+    #: declare the ECS service (kakoi:appServiceEnabled, like the app's); @default True
     service_enabled: bool = True
+    #: the port clients use, TLS 1.3 at the load balancer (ENC-1); @default 443
+    public_port: int = PUBLIC_PORT
+    #: the relay container's TLS 1.3 listener, the target group's port (ENC-1); @default 5349
+    listen_port: int = LISTEN_PORT
 
 
 class Relay(pulumi.ComponentResource):
@@ -228,25 +228,20 @@ class Relay(pulumi.ComponentResource):
     task_definition: aws.ecs.TaskDefinition
     service: aws.ecs.Service | None
 
-    def __init__(
-        self,
-        name: str,
-        args: RelayArgs,
-        opts: pulumi.ResourceOptions | None = None,
-        *,
-        log_delivery_ready: Sequence[pulumi.Resource] = (),
-    ):
-        """`log_delivery_ready`: the archive's bucket policy (the NLB checks it may write its logs when created)."""
+    def __init__(self, name: str, args: RelayArgs, opts: pulumi.ResourceOptions | None = None):
+        """The NLB is created after the archive's bucket policy (it checks it may write its logs when created)."""
         super().__init__("kakoi:relay:Relay", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        prefix = args.name_prefix
-        acct = pulumi.Output.from_input(args.account_id)
-        part = pulumi.Output.from_input(args.partition)
+        ctx, cfg, network, sgs, keys = args.context, args.config, args.network, args.security_groups, args.keys
+        prefix, region = ctx.name_prefix, ctx.region
+        dualstack = network.ipv6
+        acct = pulumi.Output.from_input(ctx.account_id)
+        part = pulumi.Output.from_input(ctx.partition)
 
         # ---- the relay's name and certificate
         self.certificate = Certificate(
             f"{name}-cert",
-            CertificateArgs(domain_name=args.domain_name, hosted_zone_id=args.hosted_zone_id, certificate_arn=args.certificate_arn),
+            CertificateArgs(domain_name=cfg.domain_name, hosted_zone_id=args.hosted_zone_id, certificate_arn=cfg.certificate_arn),
             opts=child,
         )
 
@@ -256,28 +251,28 @@ class Relay(pulumi.ComponentResource):
             name=f"{prefix}-relay"[:32],
             load_balancer_type="network",
             internal=False,
-            ip_address_type="dualstack" if args.dualstack else "ipv4",
-            subnets=list(args.public_subnet_ids),
+            ip_address_type="dualstack" if dualstack else "ipv4",
+            subnets=list(network.public_subnet_ids),
             # only at creation can an NLB get a security group (and then never lose them all)
-            security_groups=[args.nlb_security_group_id],
+            security_groups=[sgs.nlb_sg_id],
             # PrivateLink traffic is filtered by the inbound rules too (the API default, said explicitly)
             enforce_security_group_inbound_rules_on_private_link_traffic="on",
             # off by default for NLBs: every node may use the healthy tasks of every AZ
             enable_cross_zone_load_balancing=True,
-            enable_deletion_protection=args.deletion_protection,
-            access_logs={"bucket": args.log_bucket, "prefix": PREFIX_NLB_RELAY, "enabled": True},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(log_delivery_ready)),
+            enable_deletion_protection=cfg.deletion_protection,
+            access_logs={"bucket": args.logs.archive_bucket.bucket, "prefix": PREFIX_NLB_RELAY, "enabled": True},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.logs.archive_policy]),
         )
         self.target_group = aws.lb.TargetGroup(
             name,
             name=f"{prefix}-relay"[:32],
-            vpc_id=args.vpc_id,
+            vpc_id=network.vpc_id,
             target_type="ip",  # Fargate tasks register by IP
             protocol="TLS",
             port=args.listen_port,
             ip_address_type="ipv4",
             preserve_client_ip="false",
-            deregistration_delay=args.drain_seconds,
+            deregistration_delay=cfg.drain_seconds,
             connection_termination=True,
             health_check=aws.lb.TargetGroupHealthCheckArgs(
                 enabled=True,
@@ -301,49 +296,38 @@ class Relay(pulumi.ComponentResource):
             opts=child,
         )
         if args.hosted_zone_id:
-            alias_target = (
-                self.load_balancer.dns_name.apply(lambda dns: f"dualstack.{dns}") if args.dualstack else self.load_balancer.dns_name
-            )
-            for record_type in ("A", "AAAA") if args.dualstack else ("A",):
+            alias_target = self.load_balancer.dns_name.apply(lambda dns: f"dualstack.{dns}") if dualstack else self.load_balancer.dns_name
+            for record_type in ("A", "AAAA") if dualstack else ("A",):
                 aws.route53.Record(
                     f"{name}-alias-{record_type.lower()}",
                     zone_id=args.hosted_zone_id,
-                    name=args.domain_name,
+                    name=cfg.domain_name,
                     type=record_type,
                     aliases=[{"name": alias_target, "zone_id": self.load_balancer.zone_id, "evaluate_target_health": True}],
                     opts=child,
                 )
 
-        # ---- the shared secret: declared here, its value written by the provisioning step (docs/runbooks/relay.md)
+        # ---- the shared secret: declared here, its value written by the provisioning step (components/provisioning.py)
         self.secret = aws.secretsmanager.Secret(
             f"{name}-turn-secret",
-            name=secret_name(args.project, args.stack),
+            name=secret_name(ctx.project, ctx.stack),
             description="TURN REST-API shared secret of the relay and the app; value generated by Secrets Manager and "
             "written by the operator, never by Pulumi",
-            kms_key_id=args.secrets_key_arn,
+            kms_key_id=keys.database_key_arn,
             recovery_window_in_days=30,
             opts=child,
         )
 
         # ---- ECS: cluster, logs, the execution role (no task role: coturn calls no AWS API)
-        self.cluster = aws.ecs.Cluster(
-            f"{name}-cluster",
-            name=f"{prefix}-relay",
-            settings=[{"name": "containerInsights", "value": args.container_insights}],
-            opts=child,
-        )
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=log_group_name(prefix),
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.logs_key_arn,
-            opts=child,
+        self.cluster = ecs_task.cluster(name, self, cluster_name=f"{prefix}-relay", container_insights=args.container_insights)
+        self.log_group = ecs_task.log_group(
+            name, self, log_group_name=log_group_name(prefix), retention_days=args.log_retention_days, kms_key_arn=keys.logs_key_arn
         )
         self.execution_role = aws.iam.Role(
             f"{name}-execution",
             name=f"{prefix}-relay-execution",
             description="ECS: start the relay's tasks (image, logs, the TURN secret)",
-            assume_role_policy=pulumi.Output.all(part, acct).apply(lambda v: app_iam.trust_policy(v[0], args.region, v[1])),
+            assume_role_policy=pulumi.Output.all(part, acct).apply(lambda v: app_iam.trust_policy(v[0], region, v[1])),
             max_session_duration=3600,
             opts=child,
         )
@@ -351,38 +335,35 @@ class Relay(pulumi.ComponentResource):
             f"{name}-execution",
             role=self.execution_role.id,
             name=f"{prefix}-relay-execution",
-            policy=pulumi.Output.all(args.repository_arn, self.log_group.arn, self.secret.arn, args.secrets_key_arn, part).apply(
-                lambda v: app_iam.document(*app_iam.execution_statements(v[0], v[1], [v[2]], v[3], args.region, v[4]))
-            ),
+            policy=pulumi.Output.all(
+                args.registry.repository_arns[IMAGE], self.log_group.arn, self.secret.arn, keys.database_key_arn, part
+            ).apply(lambda v: app_iam.document(*app_iam.execution_statements(v[0], v[1], [v[2]], v[3], region, v[4]))),
             opts=child,
         )
 
         environment = relay_environment(
-            realm=args.domain_name,
+            realm=cfg.domain_name,
             listen_port=args.listen_port,
-            min_port=args.min_port,
-            max_port=args.max_port,
+            min_port=cfg.min_port,
+            max_port=cfg.max_port,
             allowed_peer_cidrs=args.private_subnet_cidrs,
-            user_quota=args.user_quota,
-            total_quota=args.total_quota,
+            user_quota=cfg.user_quota,
+            total_quota=cfg.total_quota,
         )
-        self.task_definition = aws.ecs.TaskDefinition(
+        self.task_definition = ecs_task.task_definition(
             f"{name}-task",
+            self,
             family=f"{prefix}-relay",
-            requires_compatibilities=["FARGATE"],
-            network_mode="awsvpc",
-            cpu=str(args.cpu),
-            memory=str(args.memory),
-            runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": args.cpu_architecture},
+            cpu=cfg.cpu,
+            memory=cfg.memory,
+            cpu_architecture=args.cpu_architecture,
             execution_role_arn=self.execution_role.arn,
-            volumes=[{"name": RUN_VOLUME}],
-            container_definitions=pulumi.Output.all(args.image_ref, self.secret.arn, self.log_group.name).apply(
+            volumes=[RUN_VOLUME],
+            container_definitions=pulumi.Output.all(args.registry.image_refs[IMAGE], self.secret.arn, self.log_group.name).apply(
                 lambda v: relay_containers(
-                    image=v[0], listen_port=args.listen_port, environment=environment, secret_arn=v[1], log_group=v[2], region=args.region
+                    image=v[0], listen_port=args.listen_port, environment=environment, secret_arn=v[1], log_group=v[2], region=region
                 )
             ),
-            skip_destroy=True,
-            opts=child,
         )
 
         #: for the alarms and the dashboard (components.alarms, components.availability)
@@ -391,6 +372,8 @@ class Relay(pulumi.ComponentResource):
         self.cluster_name: pulumi.Output[str] = self.cluster.name
         self.secret_arn = self.secret.arn
         self.dns_name = self.load_balancer.dns_name
+        #: KAKOI_TURN_URLS of the app (stackconfig.relay.RelayConfig.turn_urls)
+        self.turn_urls = cfg.turn_urls
         self.service: aws.ecs.Service | None = None
         self.service_name: pulumi.Output[str] = pulumi.Output.from_input(f"{prefix}-relay")
         self.scaling_policies: list[aws.appautoscaling.Policy] = []
@@ -410,93 +393,49 @@ class Relay(pulumi.ComponentResource):
             raise RuntimeError("Relay.start_service() called twice")
         self._started = True
         args, name = self._args, self._name
-        prefix = args.name_prefix
-        child = pulumi.ResourceOptions(parent=self)
-        service_name = f"{prefix}-relay"
+        cfg, prefix = args.config, args.context.name_prefix
         if args.service_enabled:
-            self.service = aws.ecs.Service(
+            self.service = ecs_task.service(
                 f"{name}-service",
-                name=service_name,
-                cluster=self.cluster.arn,
-                task_definition=self.task_definition.arn,
-                desired_count=args.min_tasks,
-                launch_type="FARGATE",
-                platform_version="LATEST",
-                deployment_minimum_healthy_percent=100,
-                deployment_maximum_percent=200,
-                deployment_circuit_breaker={"enable": True, "rollback": True},
-                deployment_controller={"type": "ECS"},
-                availability_zone_rebalancing="ENABLED",
-                network_configuration={
-                    "subnets": list(args.private_subnet_ids),
-                    "security_groups": [args.relay_security_group_id],
-                    "assign_public_ip": False,
-                },
-                load_balancers=[
-                    {"target_group_arn": self.target_group.arn, "container_name": CONTAINER, "container_port": args.listen_port}
-                ],
+                self,
+                service_name=f"{prefix}-relay",
+                cluster_arn=self.cluster.arn,
+                task_definition_arn=self.task_definition.arn,
+                desired_count=cfg.min_tasks,
+                subnet_ids=args.network.private_subnet_ids,
+                security_group_ids=[args.security_groups.relay_sg_id],
+                load_balancer={"target_group_arn": self.target_group.arn, "container_name": CONTAINER, "container_port": args.listen_port},
                 # NLB target registration can take a few minutes before the first health check
                 # https://docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-health-checks.html
-                health_check_grace_period_seconds=120,
-                enable_execute_command=False,
-                enable_ecs_managed_tags=True,
-                propagate_tags="SERVICE",
-                wait_for_steady_state=True,
-                opts=pulumi.ResourceOptions(
-                    parent=self, depends_on=[self.listener, self.execution_policy, *service_ready], ignore_changes=["desiredCount"]
-                ),
+                health_check_grace_seconds=120,
+                spread_over_zones=True,
+                autoscaled=True,
+                depends_on=[self.listener, self.execution_policy, *service_ready],
             )
-            scaling = aws.appautoscaling.Target(
-                f"{name}-scaling",
-                service_namespace="ecs",
-                scalable_dimension="ecs:service:DesiredCount",
-                resource_id=pulumi.Output.all(self.cluster.name, self.service.name).apply(lambda v: f"service/{v[0]}/{v[1]}"),
-                min_capacity=args.min_tasks,
-                max_capacity=args.max_tasks,
-                opts=child,
-            )
-            tracking = aws.appautoscaling
             connections_metrics = pulumi.Output.all(self.load_balancer.arn_suffix, self.cluster.name, self.service.name).apply(
                 lambda v: connections_per_task_metrics(v[0], v[1], v[2])
             )
-            policies = [
-                (
-                    "cpu",
-                    float(args.cpu_target_percent),
-                    tracking.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
-                        predefined_metric_type="ECSServiceAverageCPUUtilization"
-                    ),
-                    None,
-                ),
-                (
-                    "connections",
-                    float(args.connections_per_task),
-                    None,
-                    tracking.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationArgs(
-                        metrics=connections_metrics  # type: ignore[arg-type]  # an Output of the metric dicts
-                    ),
-                ),
-            ]
-            for short, target, predefined, customized in policies:
-                self.scaling_policies.append(
-                    aws.appautoscaling.Policy(
-                        f"{name}-scale-{short}",
-                        name=f"{prefix}-relay-{short}",
-                        policy_type="TargetTrackingScaling",
-                        service_namespace=scaling.service_namespace,
-                        scalable_dimension=scaling.scalable_dimension,
-                        resource_id=scaling.resource_id,
-                        target_tracking_scaling_policy_configuration=tracking.PolicyTargetTrackingScalingPolicyConfigurationArgs(
-                            target_value=target,
-                            predefined_metric_specification=predefined,
-                            customized_metric_specification=customized,
-                            # out fast; in slowly, since a removed task ends its calls after the drain
-                            scale_out_cooldown=60,
-                            scale_in_cooldown=600,
+            _, self.scaling_policies = ecs_task.target_tracking(
+                name,
+                self,
+                policy_prefix=f"{prefix}-relay",
+                cluster_name=self.cluster.name,
+                service=self.service,
+                min_tasks=cfg.min_tasks,
+                max_tasks=cfg.max_tasks,
+                policies=[
+                    ecs_task.Tracking("cpu", float(cfg.cpu_target_percent), "ECSServiceAverageCPUUtilization"),
+                    ecs_task.Tracking(
+                        "connections",
+                        float(cfg.connections_per_task),
+                        customized=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationArgs(
+                            metrics=connections_metrics  # type: ignore[arg-type]  # an Output of the metric dicts
                         ),
-                        opts=child,
-                    )
-                )
+                    ),
+                ],
+                # in slowly: a removed task ends its calls after the drain
+                scale_in_cooldown=600,
+            )
 
         if self.service is not None:
             self.service_name = self.service.name

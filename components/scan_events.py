@@ -36,16 +36,26 @@ database and never S3 (issue 12).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components import app_iam, iam_policies, kms_policies
+from components import app_iam, ecs_task, iam_policies, kms_policies
 from components.app_service import hardened_container, secret_key
 from components.iam_policies import Statement
+
+if TYPE_CHECKING:
+    from components.alerts import Alerts
+    from components.app_iam import AppIam
+    from components.app_service import AppService
+    from components.context import StackContext
+    from components.database import Database
+    from components.mail import Mail
+    from components.media_bucket import MediaBucket
+    from stackconfig.app import AppConfig
 
 CONTROLS: dict[str, str] = {
     "AV-1": "GuardDuty scan results of the media bucket go by EventBridge to a KMS-encrypted SQS queue (with a "
@@ -66,38 +76,36 @@ DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 
 @dataclass(frozen=True)
 class ScanEventsArgs:
-    name_prefix: str
-    account_id: pulumi.Input[str]
-    partition: pulumi.Input[str]
-    region: str
-    media_bucket_name: pulumi.Input[str]
-    media_bucket_arn: pulumi.Input[str]
-    alerts_topic_arn: pulumi.Input[str]
+    """Where scan results come from (the media bucket), who hears about trouble (the alert topic) and
+    the app workload that consumes them (AV-1)."""
+
+    #: prefix, account, partition, region: names `<prefix>-scan-results*`, `<prefix>-scan-consumer*`; required
+    context: StackContext
+    #: the app's section: the consumer's CPU architecture, the from-address it may send mail from, and
+    #: whether its service is declared (kakoi:appServiceEnabled, like the web service's); required
+    config: AppConfig
+    #: rotation period of the queues' customer-managed key, days (kakoi:kmsKeyRotationDays, ENC-1); required
     key_rotation_days: int
-    #: the consumer: the app's cluster, image, execution role, log group, network and environment
-    cluster_arn: pulumi.Input[str]
-    cluster_name: pulumi.Input[str]
-    image_ref: pulumi.Input[str]
-    cpu_architecture: str
-    execution_role_arn: pulumi.Input[str]
-    log_group_name: pulumi.Input[str]
-    #: plain environment of the app's containers (app_service.app_environment)
-    environment: Mapping[str, pulumi.Input[str]]
-    web_secret_arn: pulumi.Input[str]
-    django_secret_arn: pulumi.Input[str]
-    subnet_ids: Sequence[pulumi.Input[str]]
-    security_group_id: pulumi.Input[str]
-    mail_identity_arn: pulumi.Input[str]
-    mail_configuration_set_arn: pulumi.Input[str]
-    mail_from: str
-    #: declare the consumer service (off with kakoi:appServiceEnabled=false, like the web service)
-    service_enabled: bool = True
-    #: SQS: seconds a received message stays invisible (the consumer applies one in well under a second)
+    #: the bucket whose scan results the rule selects and the consumer tags and purges (AV-1, PATH-1); required
+    media: MediaBucket
+    #: the alert topic of the queue alarms (MON-2); required
+    alerts: Alerts
+    #: the app service: the consumer runs in its cluster, from its image, in its subnets and security group,
+    #: with its environment and log group, after its provisioning step has filled the secrets; required
+    service: AppService
+    #: the app's execution role (same image, log group and injected secrets) and its policies (CMD-1); required
+    iam: AppIam
+    #: the web role's secret the consumer connects with (kakoi_web, SQL-3); required
+    database: Database
+    #: the SES identity and configuration set the consumer may send through (ENC-1); required
+    mail: Mail
+    #: SQS: seconds a received message stays invisible (the consumer applies one in well under a second); @default 60
     visibility_timeout_seconds: int = 60
-    #: receives before a message moves to the dead-letter queue
+    #: receives before a message moves to the dead-letter queue (AV-1); @default 5
     max_receive_count: int = 5
-    #: alarm thresholds
+    #: alarm when the oldest message waited longer than this, seconds (MON-1); @default 900
     max_age_seconds: int = 900
+    #: alarm when more messages than this wait (MON-1); @default 100
     max_depth: int = 100
 
 
@@ -210,21 +218,17 @@ class ScanEvents(pulumi.ComponentResource):
     service: aws.ecs.Service | None
     alarms: dict[str, aws.cloudwatch.MetricAlarm]
 
-    def __init__(
-        self,
-        name: str,
-        args: ScanEventsArgs,
-        opts: pulumi.ResourceOptions | None = None,
-        *,
-        service_ready: Sequence[pulumi.Resource] = (),
-    ):
+    def __init__(self, name: str, args: ScanEventsArgs, opts: pulumi.ResourceOptions | None = None):
+        """The consumer's tasks start after the app's role policies and its provisioning step (which fills
+        the web role's secret and the Django key they read)."""
         super().__init__("kakoi:scan_events:ScanEvents", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        prefix = args.name_prefix
-        acct = pulumi.Output.from_input(args.account_id)
-        part = pulumi.Output.from_input(args.partition)
+        ctx, cfg, app, topic_arn = args.context, args.config, args.service, args.alerts.topic_arn
+        prefix, region = ctx.name_prefix, ctx.region
+        acct = pulumi.Output.from_input(ctx.account_id)
+        part = pulumi.Output.from_input(ctx.partition)
         rule_name = f"{prefix}-scan-results"
-        rule_arn = pulumi.Output.all(part, acct).apply(lambda v: f"arn:{v[0]}:events:{args.region}:{v[1]}:rule/{rule_name}")
+        rule_arn = pulumi.Output.all(part, acct).apply(lambda v: f"arn:{v[0]}:events:{region}:{v[1]}:rule/{rule_name}")
 
         # ---- the key of both queues
         self.key = aws.kms.Key(
@@ -233,7 +237,7 @@ class ScanEvents(pulumi.ComponentResource):
             enable_key_rotation=True,
             rotation_period_in_days=args.key_rotation_days,
             deletion_window_in_days=30,
-            policy=pulumi.Output.all(part, acct, rule_arn).apply(lambda v: key_policy(v[0], v[1], args.region, v[2])),
+            policy=pulumi.Output.all(part, acct, rule_arn).apply(lambda v: key_policy(v[0], v[1], region, v[2])),
             # messages waiting in the queues cannot be read without it (kakoi-rec-stateful-protected)
             opts=pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True),
         )
@@ -285,7 +289,7 @@ class ScanEvents(pulumi.ComponentResource):
             f"{name}-rule",
             name=rule_name,
             description="GuardDuty Malware Protection for S3 scan results of the media bucket, for the app's consumer",
-            event_pattern=pulumi.Output.from_input(args.media_bucket_name).apply(event_pattern),
+            event_pattern=pulumi.Output.from_input(args.media.bucket_name).apply(event_pattern),
             opts=child,
         )
         aws.cloudwatch.EventTarget(
@@ -342,8 +346,8 @@ class ScanEvents(pulumi.ComponentResource):
                 # an idle queue still reports zeros; no data at all (a new stack) is not a problem
                 treat_missing_data="notBreaching",
                 actions_enabled=True,
-                alarm_actions=[args.alerts_topic_arn],
-                ok_actions=[args.alerts_topic_arn],
+                alarm_actions=[topic_arn],
+                ok_actions=[topic_arn],
                 opts=child,
             )
 
@@ -352,14 +356,14 @@ class ScanEvents(pulumi.ComponentResource):
             f"{name}-task",
             name=f"{prefix}-scan-consumer-task",
             description="The scan-result consumer: this queue, scan tags and purges of the media bucket, app mail",
-            assume_role_policy=pulumi.Output.all(part, acct).apply(lambda v: app_iam.trust_policy(v[0], args.region, v[1])),
+            assume_role_policy=pulumi.Output.all(part, acct).apply(lambda v: app_iam.trust_policy(v[0], region, v[1])),
             opts=child,
         )
         task_policy = aws.iam.RolePolicy(
             f"{name}-task",
             role=self.task_role.id,
             policy=pulumi.Output.all(
-                self.queue.arn, self.key.arn, args.media_bucket_arn, args.mail_identity_arn, args.mail_configuration_set_arn
+                self.queue.arn, self.key.arn, args.media.bucket_arn, args.mail.identity_arn, args.mail.configuration_set_arn
             ).apply(
                 lambda v: iam_policies.document(
                     *consumer_statements(
@@ -368,66 +372,51 @@ class ScanEvents(pulumi.ComponentResource):
                         bucket_arn=v[2],
                         identity_arn=v[3],
                         configuration_set_arn=v[4],
-                        from_address=args.mail_from,
-                        region=args.region,
+                        from_address=cfg.mail_from,
+                        region=region,
                     )
                 )
             ),
             opts=child,
         )
-        env_keys = sorted(args.environment)
-        environment = pulumi.Output.all(*[args.environment[k] for k in env_keys], self.queue.url).apply(
-            lambda values: {**dict(zip(env_keys, [str(v) for v in values[:-1]], strict=True)), "KAKOI_SCAN_QUEUE_URL": str(values[-1])}
+        # the app's environment and the queue
+        environment = pulumi.Output.all(ecs_task.resolve_environment(app.environment), self.queue.url).apply(
+            lambda v: {**v[0], "KAKOI_SCAN_QUEUE_URL": str(v[1])}
         )
         definitions = pulumi.Output.all(
-            args.image_ref, environment, args.web_secret_arn, args.django_secret_arn, args.log_group_name
+            app.image_ref, environment, args.database.web_secret_arn, args.iam.django_secret_arn, app.log_group_name
         ).apply(
             lambda v: consumer_containers(
-                image=v[0], environment=v[1], web_secret_arn=v[2], django_secret_arn=v[3], log_group=v[4], region=args.region
+                image=v[0], environment=v[1], web_secret_arn=v[2], django_secret_arn=v[3], log_group=v[4], region=region
             )
         )
-        self.task_definition = aws.ecs.TaskDefinition(
+        self.task_definition = ecs_task.task_definition(
             f"{name}-consumer",
+            self,
             family=f"{prefix}-scan-consumer",
-            requires_compatibilities=["FARGATE"],
-            network_mode="awsvpc",
-            cpu="256",
-            memory="512",
-            runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
-                operating_system_family="LINUX", cpu_architecture=args.cpu_architecture
-            ),
-            execution_role_arn=args.execution_role_arn,
+            cpu=256,
+            memory=512,
+            cpu_architecture=cfg.cpu_architecture,
+            execution_role_arn=args.iam.execution_role_arn,
             task_role_arn=self.task_role.arn,
-            volumes=[{"name": f"{CONTAINER}-tmp"}],
+            volumes=[f"{CONTAINER}-tmp"],
             container_definitions=definitions,
-            skip_destroy=True,
-            opts=child,
         )
         self.service = None
-        if args.service_enabled:
-            self.service = aws.ecs.Service(
+        if cfg.service_enabled:
+            self.service = ecs_task.service(
                 f"{name}-consumer",
-                name=f"{prefix}-scan-consumer",
-                cluster=args.cluster_arn,
-                task_definition=self.task_definition.arn,
-                launch_type="FARGATE",
-                platform_version="LATEST",
+                self,
+                service_name=f"{prefix}-scan-consumer",
+                cluster_arn=app.cluster.arn,
+                task_definition_arn=self.task_definition.arn,
                 # one consumer is enough (a message takes milliseconds); during a deployment two may
                 # run at once, which is harmless (applying a result is idempotent)
                 desired_count=1,
-                deployment_minimum_healthy_percent=100,
-                deployment_maximum_percent=200,
-                deployment_circuit_breaker={"enable": True, "rollback": True},
-                network_configuration={
-                    "subnets": list(args.subnet_ids),
-                    "security_groups": [args.security_group_id],
-                    "assign_public_ip": False,
-                },
-                enable_execute_command=False,
-                enable_ecs_managed_tags=True,
-                propagate_tags="SERVICE",
-                wait_for_steady_state=True,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[task_policy, *service_ready]),
+                subnet_ids=app.subnet_ids,
+                security_group_ids=[app.security_group_id],
+                # the consumer's tasks read the web role's secret and the Django key: filled by the provisioning in the run
+                depends_on=[task_policy, *args.iam.service_policies, app.provisioning.run],
             )
             self.alarms["scan-consumer-down"] = aws.cloudwatch.MetricAlarm(
                 f"{name}-scan-consumer-down",
@@ -436,7 +425,7 @@ class ScanEvents(pulumi.ComponentResource):
                 "Runbook: docs/runbooks/alerts.md#scan-consumer-down",
                 namespace="ECS/ContainerInsights",
                 metric_name="RunningTaskCount",
-                dimensions={"ClusterName": args.cluster_name, "ServiceName": self.service.name},
+                dimensions={"ClusterName": app.cluster_name, "ServiceName": self.service.name},
                 statistic="Minimum",
                 period=60,
                 evaluation_periods=5,
@@ -446,8 +435,8 @@ class ScanEvents(pulumi.ComponentResource):
                 # Container Insights reports every minute while the service exists; silence means nobody can see it run
                 treat_missing_data="breaching",
                 actions_enabled=True,
-                alarm_actions=[args.alerts_topic_arn],
-                ok_actions=[args.alerts_topic_arn],
+                alarm_actions=[topic_arn],
+                ok_actions=[topic_arn],
                 opts=child,
             )
 
