@@ -23,8 +23,9 @@ role. The work is therefore split by what it needs, into two task definitions
   the database key through Secrets Manager for those two secrets only.
 
 So the long-running service never sees the master password and cannot write any secret;
-the task that can do both runs only when an operator starts it (first deploy, rotation,
-docs/runbooks/deploy.md). Every role trusts ``ecs-tasks.amazonaws.com`` for this account's
+the task that can do both runs only in the provisioning step of a ``pulumi up`` (a new image
+or task definition revision: components/provisioning.py) or when an operator starts it to
+rotate the role passwords (docs/runbooks/deploy.md). Every role trusts ``ecs-tasks.amazonaws.com`` for this account's
 ECS resources only (``aws:SourceAccount``, ``aws:SourceArn``: confused-deputy protection,
 https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html).
 
@@ -217,7 +218,8 @@ class AppIamArgs:
     """What the app's task roles may touch: the handles of the resources they are scoped to."""
 
     #: prefix, account, partition and region: role names `<prefix>-app-<role>`, the trust policies' source
-    #: ARNs, the Django key secret `<project>/<stack>/app/django-secret-key`; required
+    #: ARNs (confused-deputy protection, CMD-1), the Django key secret `<project>/<stack>/app/django-secret-key`
+    #: (SES-1: the signing key of sessions); required
     context: StackContext
     #: the app's section: the from-address the task role may send from (`ses:FromAddress`, CSRF-3), and
     #: ECS Exec (the four `ssmmessages` channel actions only with kakoi:ecsExec, CMD-1); required

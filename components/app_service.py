@@ -27,8 +27,8 @@
   one container running the image's ``migrate`` with the RDS-managed master secret, which
   makes it ``provision_db``: ``ensure_db_roles`` (create or update ``kakoi_owner`` and
   ``kakoi_web``, keep or, with ``--rotate``, replace their passwords, write the role
-  secrets), then the migrations as the owner (docs/database-roles.md). An operator runs
-  it inside every ``pulumi up`` that brings a new image or task definition revision,
+  secrets), then the migrations as the owner (docs/database-roles.md). It runs inside
+  every ``pulumi up`` that brings a new image or task definition revision,
   before the service (components/provisioning.py, which also writes the Django key on the
   first deploy); an operator runs it with ``aws ecs run-task`` only to rotate the role
   passwords and after a restore (docs/runbooks/deploy.md). Keeping it out of the service keeps the master password and
@@ -37,6 +37,8 @@
   the only way the first deploy can work at all: ECS does not start a task whose
   definition references a secret without a value, and the role secrets are empty until
   ``ensure_db_roles`` has run.
+* The cluster, log group, task definitions, service and autoscaling are declared with the
+  helpers every ECS workload shares (components/ecs_task.py).
 * **Service** in the private subnets without public IPs (ECS.2), behind the load
   balancer's target group (which checks ``/healthz/ready``); rolling deployments at 100 %
   minimum healthy / 200 % maximum, so capacity never drops during a release; the
@@ -307,14 +309,15 @@ def db_provision_containers(*, image: str, environment: Mapping[str, str], secre
 class AppServiceArgs:
     """What the app's ECS service is built from: its config section and handles of what it runs on."""
 
-    #: prefix, account, region of the stack (names `<prefix>`, `<prefix>-app`, `<prefix>-db-provision`); required
+    #: prefix and region of the stack: names `<prefix>`, `<prefix>-app`, `<prefix>-db-provision`, the logs'
+    #: region (MON-1); required
     context: StackContext
     #: the app's section (kakoi:app*): Fargate size and CPU architecture, task bounds and scaling targets
     #: (AVL-1), log retention and Container Insights (MON-1), ECS Exec, whether the service is declared; required
     config: AppConfig
-    #: the app's public name (kakoi:domainName): DJANGO_ALLOWED_HOSTS and the CSRF origin; required
+    #: the app's public name (kakoi:domainName): DJANGO_ALLOWED_HOSTS and the CSRF origin (CSRF-2); required
     domain_name: str
-    #: the port gunicorn binds and the target group sends to (kakoi:appPort); required
+    #: the port gunicorn binds and the target group sends to (kakoi:appPort; the `app` group admits only it, NET-1); required
     app_port: int
     #: the image both task definitions run, by digest (REC-1); required
     registry: Registry
@@ -326,7 +329,8 @@ class AppServiceArgs:
     database: Database
     #: the media bucket (KAKOI_MEDIA_BUCKET, PATH-1); required
     media: MediaBucket
-    #: the SES configuration set and from-address (KAKOI_SES_CONFIGURATION_SET, KAKOI_EMAIL_FROM); required
+    #: the SES configuration set and from-address (KAKOI_SES_CONFIGURATION_SET, KAKOI_EMAIL_FROM: TLS-only
+    #: delivery, ENC-1; account mail, PWD-2, CSRF-3); required
     mail: Mail
     #: the private subnets the tasks run in, one per AZ (AVL-1, NET-1); required
     network: Network

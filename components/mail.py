@@ -47,13 +47,13 @@ DKIM_TARGET_DOMAIN = "dkim.amazonses.com"
 class MailArgs:
     """The app's sending domain and address, and where its DKIM records go."""
 
-    #: the name prefix (configuration set `<prefix>-mail`); required
+    #: the name prefix: the configuration set `<prefix>-mail` (TLS-only delivery, ENC-1); required
     context: StackContext
     #: the app's section: the SES domain identity (kakoi:mailDomain) and the from-address in it
     #: (kakoi:mailFrom) that account mail is sent from (PWD-2, CSRF-3); required
     config: AppConfig
     #: Route 53 zone holding the domain, where the three DKIM CNAME records go (kakoi:hostedZoneId;
-    #: "" = publish them elsewhere, from the `mailDkimRecords` output); @default ""
+    #: "" = publish them elsewhere, from the `mailDkimRecords` output; signed mail for PWD-2, CSRF-3); @default ""
     hosted_zone_id: str = ""
 
 

@@ -84,7 +84,8 @@ class MediaBucketArgs:
     keys: Keys
     #: the log archive, whose access-logs bucket (same region) gets the server access logs (LOG-1); required
     logs: LogArchive
-    #: the app's origin, e.g. https://app.kakoi.example.com: the only CORS origin; required
+    #: the app's origin, e.g. https://app.kakoi.example.com: the only CORS origin of the presigned uploads and
+    #: downloads (PATH-1, ENC-1: an https origin only); required
     app_origin: str
     #: names of service roles (besides the replication role) exempt from the TLS 1.3 deny of the primary
     #: bucket, never from the plain-HTTP deny (ENC-1 exception): the GuardDuty Malware Protection plan's role

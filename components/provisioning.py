@@ -59,21 +59,22 @@ TIMEOUT_SECONDS = 1500
 class ProvisioningArgs:
     """The one-off db-provision task to run inside the run, and where to run it (REC-1, SQL-3)."""
 
-    #: the stack's region (AWS_REGION of the runner); required
+    #: the stack's region (AWS_REGION of the runner, REC-1); required
     context: StackContext
-    #: the app's cluster the task runs in; required
+    #: the app's cluster the task runs in (REC-1); required
     cluster: aws.ecs.Cluster
-    #: the db-provision task definition (components/app_service.py): a new revision re-runs the provisioning; required
+    #: the db-provision task definition (components/app_service.py; the only holder of the master secret, SQL-3):
+    #: a new revision re-runs the provisioning; required
     task_definition: aws.ecs.TaskDefinition
-    #: the task's log group: the runner puts the task's log stream in its error when the task failed; required
+    #: the task's log group: the runner puts the task's log stream in its error when the task failed (MON-1); required
     log_group: aws.cloudwatch.LogGroup
     #: the private subnets the task runs in (NET-1); required
     subnet_ids: Sequence[pulumi.Input[str]]
     #: the app tasks' security group (NET-1); required
     security_group_id: pulumi.Input[str]
-    #: the Django key's secret, written with a generated key when it has no value (never a Pulumi input); required
+    #: the Django key's secret, written with a generated key when it has no value (never a Pulumi input, SES-1); required
     django_secret_arn: pulumi.Input[str]
-    #: the image the task runs: a new image re-runs the provisioning; required
+    #: the image the task runs: a new image re-runs the provisioning (grants and migrations first, SQL-3); required
     image_ref: pulumi.Input[str]
     #: other secrets the services read that start empty, generated the same way when empty (the TURN secret, ENC-1);
     #: @default none

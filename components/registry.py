@@ -173,7 +173,7 @@ class RegistryArgs:
     """The app's repository and image, and more images under the same key."""
 
     #: prefix, account, partition, region: repositories `<prefix>/<image>`, the key alias
-    #: `alias/<prefix>/ecr`, its policy (use through ECR in this region only); required
+    #: `alias/<prefix>/ecr`, its policy (use through ECR in this region only, ENC-1); required
     context: StackContext
     #: the app's section: the image platform (kakoi:appPlatform), how many builds the lifecycle keeps
     #: (kakoi:ecrKeepImages, REC-1) and a digest to pin instead of building (kakoi:appImageDigest,
@@ -182,7 +182,7 @@ class RegistryArgs:
     #: rotation period of the repositories' customer-managed key, days (kakoi:kmsKeyRotationDays, ENC-1); required
     key_rotation_days: int
     #: more images of the same platform, each in its own repository `<prefix>/<name>` under this key
-    #: (the TURN relay's, built from relay/); @default none
+    #: (the TURN relay's, built from relay/; scanned and kept like the app's, BOF-2, REC-1); @default none
     extra_images: Sequence[ImageSpec] = ()
 
 

@@ -182,7 +182,7 @@ class RelayArgs:
     """The TURN relay tier: its config section, the values it shares with the app and the edge, and
     handles of the foundation pieces and the image it runs on."""
 
-    #: prefix, account, partition, region; the TURN secret `<project>/<stack>/relay/turn-secret`; required
+    #: prefix, account, partition, region; the TURN secret `<project>/<stack>/relay/turn-secret` (ENC-1); required
     context: StackContext
     #: the relay's section (kakoi:relay*): name and certificate (ENC-1), deletion protection, relay port
     #: range, Fargate size, task bounds and scaling targets (AVL-1), quotas, drain time; required
@@ -196,22 +196,24 @@ class RelayArgs:
     keys: Keys
     #: the log archive: the NLB's access logs go to its bucket, after its bucket policy (MON-1); required
     logs: LogArchive
-    #: the `relay` image (registry extra image `relay`, by digest) and its repository; required
+    #: the `relay` image (registry extra image `relay`, by digest, REC-1) and its repository (the execution
+    #: role pulls only it, CMD-1); required
     registry: Registry
     #: the private subnets' CIDRs: the only peers relayed addresses may reach (TURN_ALLOWED_PEER_CIDRS, NET-1); required
     private_subnet_cidrs: Sequence[str]
     #: Route 53 zone for the certificate's validation and the alias records (kakoi:hostedZoneId; "" = DNS
-    #: managed elsewhere); required
+    #: managed elsewhere; the certificate is what TLS 1.3 on 443 is served with, ENC-1); required
     hosted_zone_id: str
     #: the TLS listener's ELB policy, one of stackconfig.edge.TLS13_ONLY_POLICIES (kakoi:tlsPolicy, ENC-1); required
     tls_policy: str
-    #: ECS runtime platform `cpuArchitecture` of the image, ARM64 or X86_64 (the app's kakoi:appPlatform); required
+    #: ECS runtime platform `cpuArchitecture` of the image, ARM64 or X86_64 (the app's kakoi:appPlatform; AVL-1:
+    #: a mismatch would stop every task); required
     cpu_architecture: str
     #: the cluster's Container Insights (kakoi:containerInsights, MON-1); required
     container_insights: str
     #: days the relay's log group keeps its logs (kakoi:logRetentionDays, MON-1); required
     log_retention_days: int
-    #: declare the ECS service (kakoi:appServiceEnabled, like the app's); @default True
+    #: declare the ECS service (kakoi:appServiceEnabled, like the app's; AVL-1, MON-1 watch it); @default True
     service_enabled: bool = True
     #: the port clients use, TLS 1.3 at the load balancer (ENC-1); @default 443
     public_port: int = PUBLIC_PORT

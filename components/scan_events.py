@@ -79,10 +79,11 @@ class ScanEventsArgs:
     """Where scan results come from (the media bucket), who hears about trouble (the alert topic) and
     the app workload that consumes them (AV-1)."""
 
-    #: prefix, account, partition, region: names `<prefix>-scan-results*`, `<prefix>-scan-consumer*`; required
+    #: prefix, account, partition, region: names `<prefix>-scan-results*`, `<prefix>-scan-consumer*`, the rule
+    #: ARN the key and queue policies admit (ENC-1); required
     context: StackContext
     #: the app's section: the consumer's CPU architecture, the from-address it may send mail from, and
-    #: whether its service is declared (kakoi:appServiceEnabled, like the web service's); required
+    #: whether its service is declared (kakoi:appServiceEnabled, like the web service's; AV-1); required
     config: AppConfig
     #: rotation period of the queues' customer-managed key, days (kakoi:kmsKeyRotationDays, ENC-1); required
     key_rotation_days: int
@@ -91,7 +92,7 @@ class ScanEventsArgs:
     #: the alert topic of the queue alarms (MON-2); required
     alerts: Alerts
     #: the app service: the consumer runs in its cluster, from its image, in its subnets and security group,
-    #: with its environment and log group, after its provisioning step has filled the secrets; required
+    #: with its environment and log group (MON-1), after its provisioning step has filled the secrets (AV-1); required
     service: AppService
     #: the app's execution role (same image, log group and injected secrets) and its policies (CMD-1); required
     iam: AppIam
@@ -99,7 +100,8 @@ class ScanEventsArgs:
     database: Database
     #: the SES identity and configuration set the consumer may send through (ENC-1); required
     mail: Mail
-    #: SQS: seconds a received message stays invisible (the consumer applies one in well under a second); @default 60
+    #: SQS: seconds a received message stays invisible (the consumer applies one in well under a second; AV-1);
+    #: @default 60
     visibility_timeout_seconds: int = 60
     #: receives before a message moves to the dead-letter queue (AV-1); @default 5
     max_receive_count: int = 5
