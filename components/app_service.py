@@ -475,15 +475,13 @@ class AppService(pulumi.ComponentResource):
                 name,
                 self,
                 policy_prefix=f"{prefix}-app",
-                cluster_name=self.cluster.name,
+                cluster=self.cluster,
                 service=self.service,
                 min_tasks=cfg.min_tasks,
                 max_tasks=cfg.max_tasks,
-                policies=[
-                    ecs_task.Tracking("cpu", float(cfg.cpu_target_percent), "ECSServiceAverageCPUUtilization"),
-                    ecs_task.Tracking("requests", float(cfg.requests_per_target), "ALBRequestCountPerTarget", resource_label),
-                ],
+                cpu_target_percent=cfg.cpu_target_percent,
                 scale_in_cooldown=300,
+                more=[ecs_task.Tracking("requests", float(cfg.requests_per_target), "ALBRequestCountPerTarget", resource_label)],
             )
 
         #: for alarms (components.alarms) and the runbooks

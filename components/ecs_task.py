@@ -157,22 +157,25 @@ def target_tracking(
     parent: pulumi.Resource,
     *,
     policy_prefix: str,
-    cluster_name: pulumi.Input[str],
+    cluster: aws.ecs.Cluster,
     service: aws.ecs.Service,
     min_tasks: int,
     max_tasks: int,
-    policies: Sequence[Tracking],
+    cpu_target_percent: int,
     scale_in_cooldown: int,
+    more: Sequence[Tracking] = (),
 ) -> tuple[aws.appautoscaling.Target, list[aws.appautoscaling.Policy]]:
-    """`<name>-scaling` between `min_tasks` and `max_tasks` and one policy `<policy_prefix>-<short>` per
-    entry of `policies` (AVL-1): out after a minute, in after `scale_in_cooldown` seconds."""
+    """`<name>-scaling` between `min_tasks` and `max_tasks`, holding the service's average CPU at
+    `cpu_target_percent` (`<policy_prefix>-cpu`) and each of `more` (`<policy_prefix>-<short>`) (AVL-1):
+    out after a minute, in after `scale_in_cooldown` seconds."""
     child = pulumi.ResourceOptions(parent=parent)
+    policies = [Tracking("cpu", float(cpu_target_percent), "ECSServiceAverageCPUUtilization"), *more]
     tracking = aws.appautoscaling
     target = tracking.Target(
         f"{name}-scaling",
         service_namespace="ecs",
         scalable_dimension="ecs:service:DesiredCount",
-        resource_id=pulumi.Output.all(cluster_name, service.name).apply(lambda v: f"service/{v[0]}/{v[1]}"),
+        resource_id=pulumi.Output.all(cluster.name, service.name).apply(lambda v: f"service/{v[0]}/{v[1]}"),
         min_capacity=min_tasks,
         max_capacity=max_tasks,
         opts=child,

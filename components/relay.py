@@ -421,22 +421,22 @@ class Relay(pulumi.ComponentResource):
                 name,
                 self,
                 policy_prefix=f"{prefix}-relay",
-                cluster_name=self.cluster.name,
+                cluster=self.cluster,
                 service=self.service,
                 min_tasks=cfg.min_tasks,
                 max_tasks=cfg.max_tasks,
-                policies=[
-                    ecs_task.Tracking("cpu", float(cfg.cpu_target_percent), "ECSServiceAverageCPUUtilization"),
+                cpu_target_percent=cfg.cpu_target_percent,
+                # in slowly: a removed task ends its calls after the drain
+                scale_in_cooldown=600,
+                more=[
                     ecs_task.Tracking(
                         "connections",
                         float(cfg.connections_per_task),
                         customized=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationArgs(
                             metrics=connections_metrics  # type: ignore[arg-type]  # an Output of the metric dicts
                         ),
-                    ),
+                    )
                 ],
-                # in slowly: a removed task ends its calls after the drain
-                scale_in_cooldown=600,
             )
 
         if self.service is not None:
