@@ -1,0 +1,108 @@
+"""AUDIT-1: docs/architecture.md stays true to the code: its diagram is derived from the render and tiers/,
+and every repository path it names exists."""
+
+from __future__ import annotations
+
+import glob
+import re
+
+import pytest
+
+from tests.conftest import rendered_doc
+from tools import architecture
+from tools.stackfiles import ROOT
+
+DOC = ROOT / "docs" / "architecture.md"
+
+
+@pytest.fixture(scope="module")
+def arch() -> architecture.Architecture:
+    return architecture.collect(architecture.DEFAULT_STACK)
+
+
+def test_audit1_architecture_diagram_is_up_to_date(arch: architecture.Architecture) -> None:
+    """AUDIT-1: the generated section of docs/architecture.md is what the code derives today."""
+    text = DOC.read_text(encoding="utf-8")
+    assert architecture.render_doc(text, arch) == text, "docs/architecture.md is stale: run `make architecture`"
+
+
+def test_audit1_every_tier_and_component_of_the_render_is_in_the_diagram(arch: architecture.Architecture) -> None:
+    """AUDIT-1: every tiers/ module with a `build` is a tier, every kakoi component of the render a node in one."""
+    tiers = {m.__name__.rsplit(".", 1)[1] for m in architecture.tier_modules()}
+    assert tiers and {t.name for t in arch.tiers} == tiers, (
+        "a tier was not built during the render, or a component was built outside any tier"
+    )
+    rendered = {
+        r["urn"]
+        for r in rendered_doc(architecture.DEFAULT_STACK)["deployment"]["resources"]
+        if r["type"].startswith("kakoi:") and not r["custom"]
+    }
+    assert {c.urn for c in arch.components} == rendered
+    chart = architecture.mermaid(arch)
+    for c in arch.components:
+        assert c.tier in tiers, f"{c.type} {c.name} belongs to no tier"
+        assert f'{c.node_id}["<b>{c.name}</b><br/>{c.type}"]' in chart
+        assert (ROOT / c.source_path).is_file(), c.source_path
+
+
+def test_audit1_diagram_edges_are_real_dependencies(arch: architecture.Architecture) -> None:
+    """AUDIT-1: the HTTPS listener takes the certificate's ARN and the network's subnets: those edges are drawn, none is a self-edge."""
+    by_name = {c.name: c.urn for c in arch.components}
+    assert (by_name["cert"], by_name["edge"]) in arch.edges
+    assert (by_name["network"], by_name["edge"]) in arch.edges
+    assert (by_name["edge"], by_name["cert"]) not in arch.edges
+    assert all(a != b for a, b in arch.edges)
+    tier_of = {c.urn: c.tier for c in arch.components}
+    assert ("foundation", "edge") in {(tier_of[a], tier_of[b]) for a, b in arch.edges}
+
+
+def test_audit1_stale_or_missing_section_is_caught(arch: architecture.Architecture) -> None:
+    """AUDIT-1: a hand-edited section is rewritten; a document without the markers is an error naming them."""
+    stale = f"intro\n{architecture.BEGIN}\nold diagram\n{architecture.END}\noutro\n"
+    fresh = architecture.render_doc(stale, arch)
+    assert "old diagram" not in fresh and fresh.startswith("intro\n") and fresh.endswith(f"{architecture.END}\noutro\n")
+    assert "```mermaid\nflowchart TB\n" in fresh
+    with pytest.raises(ValueError, match="architecture:begin"):
+        architecture.render_doc("no markers", arch)
+
+
+#: backticked words that look like paths but are build output or local state, not repository files
+NOT_IN_REPO = ("build/", ".venv/")
+
+
+def _backticked_paths(text: str) -> list[str]:
+    out = []
+    for token in re.findall(r"`([^`\n]+)`", text):
+        token = token.split("#", 1)[0]
+        if " " in token or ":" in token or token.startswith(NOT_IN_REPO):
+            continue
+        if "/" in token or re.fullmatch(r"[\w.<>*-]+\.(py|md|yaml|yml|json|txt|toml|po|html|in|cfg)", token):
+            out.append(token)
+    return out
+
+
+def test_audit1_every_backticked_path_in_architecture_md_exists() -> None:
+    """AUDIT-1: each `path` docs/architecture.md names exists (`<stack>`-style placeholders must match at least one)."""
+    paths = _backticked_paths(DOC.read_text(encoding="utf-8"))
+    assert "tiers/edge.py" in paths
+    missing = []
+    for path in paths:
+        pattern = re.sub(r"<[^>]+>", "*", path)
+        if not glob.glob(str(ROOT / pattern)):
+            missing.append(path)
+    assert not missing, f"docs/architecture.md names paths that do not exist: {missing}"
+
+
+def test_audit1_every_link_in_architecture_md_resolves() -> None:
+    """AUDIT-1: each relative Markdown link of docs/architecture.md points to a file or folder of the repository."""
+    text = DOC.read_text(encoding="utf-8")
+    links = [t.split("#", 1)[0] for t in re.findall(r"\]\(([^)\s]+)\)", text) if not t.startswith(("http", "#"))]
+    assert links
+    missing = [link for link in links if not (DOC.parent / link).exists()]
+    assert not missing, f"docs/architecture.md links to missing files: {missing}"
+
+
+def test_audit1_path_finder_sees_paths_and_skips_commands() -> None:
+    """AUDIT-1: the path check reads paths and placeholders, not commands, type tokens or build output."""
+    text = "`tiers/edge.py` `Pulumi.<stack>.yaml` `make urns` `kakoi:edge:Edge` `build/prod.stack.json` `tools.render` `docs/controls.md#enc-1`"
+    assert _backticked_paths(text) == ["tiers/edge.py", "Pulumi.<stack>.yaml", "docs/controls.md"]
