@@ -67,7 +67,7 @@ docs: venv ## regenerate the README config reference from Pulumi.yaml and the ar
 	@$(PY) -m tools.config_doc --write
 	@$(PY) -m tools.architecture --write
 
-architecture: venv ## regenerate the diagram and tier table in docs/architecture.md from the offline render of prod and tiers/
+architecture: venv ## regenerate the diagram and tier table in docs/architecture.md (and docs/architecture.svg) from the offline render of prod and tiers/
 	@$(PY) -m tools.architecture --write
 
 audit: venv ## known-vulnerability audit of every lock file (pip-audit; needs the PyPI JSON API) (BOF-2)

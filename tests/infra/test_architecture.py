@@ -24,6 +24,18 @@ def test_audit1_architecture_diagram_is_up_to_date(arch: architecture.Architectu
     """AUDIT-1: the generated section of docs/architecture.md is what the code derives today."""
     text = DOC.read_text(encoding="utf-8")
     assert architecture.render_doc(text, arch) == text, "docs/architecture.md is stale: run `make architecture`"
+    assert architecture.SVG.read_text(encoding="utf-8") == architecture.svg(arch), "docs/architecture.svg is stale: run `make architecture`"
+
+
+def test_audit1_svg_draws_every_component_and_edge(arch: architecture.Architecture) -> None:
+    """AUDIT-1: the SVG has a box per component (its name and type token) and a curve per dependency and nesting."""
+    picture = architecture.svg(arch)
+    assert picture.startswith("<svg ") and picture.rstrip().endswith("</svg>")
+    for c in arch.components:
+        assert f">{c.type}</text>" in picture
+    nested = sum(1 for c in arch.components if c.parent)
+    assert picture.count("<path d=") == len(arch.edges) + nested + 1  # + the arrowhead marker
+    assert picture.count('stroke-dasharray="5 4"') == nested
 
 
 def test_audit1_every_tier_and_component_of_the_render_is_in_the_diagram(arch: architecture.Architecture) -> None:
