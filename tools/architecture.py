@@ -175,12 +175,12 @@ def _recording(built: list[_Built], order: list[Tier]) -> Iterator[None]:
             module.build = build
 
 
-def collect(stack: str = DEFAULT_STACK) -> Architecture:
+def collect(stack: str = DEFAULT_STACK, *, program: Path = ROOT / "__main__.py") -> Architecture:
     """Render `stack` with the recording hooks and derive the components, their tiers and edges."""
     built: list[_Built] = []
     order: list[Tier] = []
     with _recording(built, order):
-        doc = render(stack)
+        doc = render(stack, program=program)
     resources = doc["deployment"]["resources"]
     by_urn = {r["urn"]: r for r in resources}
     seen: dict[tuple[str, str], _Built] = {}

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import glob
 import re
+import textwrap
+from pathlib import Path
 
+import pulumi
 import pytest
 
 from tests.conftest import rendered_doc
@@ -76,6 +79,64 @@ def test_audit1_stale_or_missing_section_is_caught(arch: architecture.Architectu
     assert "```mermaid\nflowchart TB\n" in fresh
     with pytest.raises(ValueError, match="architecture:begin"):
         architecture.render_doc("no markers", arch)
+
+
+def test_audit1_collecting_leaves_the_program_unpatched(arch: architecture.Architecture) -> None:
+    """AUDIT-1: after the diagram's render, tier builders and ComponentResource are the originals (other renders are unaffected)."""
+    assert arch.components
+    assert pulumi.ComponentResource.__init__.__module__ == "pulumi.resource"
+    for module in architecture.tier_modules():
+        assert module.build.__module__ == module.__name__ and not hasattr(module.build, "__wrapped__")
+
+
+PROGRAM = textwrap.dedent(
+    """
+    import pulumi
+    import pulumi_aws as aws
+
+
+    class Inner(pulumi.ComponentResource):
+        def __init__(self, name, opts=None):
+            super().__init__("kakoi:demo:Inner", name, None, opts)
+            self.topic = aws.sns.Topic(f"{name}-topic", opts=pulumi.ResourceOptions(parent=self))
+            self.register_outputs({})
+
+
+    class Outer(pulumi.ComponentResource):
+        def __init__(self, name, opts=None):
+            super().__init__("kakoi:demo:Outer", name, None, opts)
+            self.inner = Inner(f"{name}-inner", opts=pulumi.ResourceOptions(parent=self))
+            self.register_outputs({})
+
+
+    class User(pulumi.ComponentResource):
+        def __init__(self, name, topic, opts=None):
+            super().__init__("kakoi:demo:User", name, None, opts)
+            aws.sns.TopicPolicy(f"{name}-policy", arn=topic.arn, policy="{}", opts=pulumi.ResourceOptions(parent=self))
+            self.register_outputs({})
+
+
+    outer = Outer("outer")
+    User("user", outer.inner.topic)
+    """
+)
+
+
+def test_audit1_derivation_on_a_small_program(tmp_path: Path) -> None:
+    """AUDIT-1: nesting and dependencies come from the render; components no tier built are grouped apart."""
+    program = tmp_path / "__main__.py"
+    program.write_text(PROGRAM, encoding="utf-8")
+    arch = architecture.collect("prod", program=program)
+    by_name = {c.name: c for c in arch.components}
+    assert set(by_name) == {"outer", "outer-inner", "user"}
+    assert by_name["outer-inner"].parent == by_name["outer"].urn
+    # the policy's arn comes from the nested component's topic: an edge from the nested component, not its parent
+    assert arch.edges == [(by_name["outer-inner"].urn, by_name["user"].urn)]
+    assert {c.tier for c in arch.components} == {architecture.NO_TIER}
+    assert [t.name for t in arch.tiers] == [architecture.NO_TIER]
+    assert by_name["user"].python_class.endswith(".User") and by_name["user"].handle == ""
+    chart = architecture.mermaid(arch)
+    assert "demo__outer -.-> demo__outer_inner" in chart and "demo__outer_inner --> demo__user" in chart
 
 
 #: backticked words that look like paths but are build output or local state, not repository files
