@@ -161,9 +161,9 @@ class SecurityGroups(pulumi.ComponentResource):
             raise ValueError("NetworkConfig.ingress_cidrs: the load balancer needs at least one ingress CIDR")
         self._name = name
         self._child = pulumi.ResourceOptions(parent=self)
-        self._prefix = prefix = ctx.name_prefix
+        self._prefix = ctx.name_prefix
         self.app_port = app_port = cfg.app_port
-        vpc_id = args.network.vpc_id
+        self._vpc_id = args.network.vpc_id
         s3_prefix_list_id = (
             args.s3_prefix_list_id
             if args.s3_prefix_list_id is not None
@@ -174,22 +174,10 @@ class SecurityGroups(pulumi.ComponentResource):
         # https://docs.aws.amazon.com/guardduty/latest/ug/runtime-monitoring-ecs-fargate-agent-mgmt.html
         guardduty_cidr = cfg.vpc_cidr
 
-        def group(key: str, description: str) -> aws.ec2.SecurityGroup:
-            # no inline `ingress`/`egress`: every rule is a resource below (see the module docstring)
-            return aws.ec2.SecurityGroup(
-                f"{name}-{key}",
-                name=f"{prefix}-{key}",
-                description=check_description(description),
-                vpc_id=vpc_id,
-                revoke_rules_on_delete=True,
-                tags={"Name": f"{prefix}-{key}"},
-                opts=self._child,
-            )
-
-        self.alb = group("alb", "Load balancer: HTTPS (and HTTP redirect) from the allowed CIDRs")
-        self.app = group("app", "App tasks: the app port from the load balancer only")
-        self.db = group("db", "Database: PostgreSQL from the app and the private admin networks only")
-        self.endpoints = group("endpoints", "Interface VPC endpoints: HTTPS from the app only")
+        self.alb = self._group("alb", "Load balancer: HTTPS (and HTTP redirect) from the allowed CIDRs")
+        self.app = self._group("app", "App tasks: the app port from the load balancer only")
+        self.db = self._group("db", "Database: PostgreSQL from the app and the private admin networks only")
+        self.endpoints = self._group("endpoints", "Interface VPC endpoints: HTTPS from the app only")
 
         # ---- load balancer
         for port, what in ((HTTPS_PORT, "HTTPS"), (HTTP_PORT, "HTTP, redirected to HTTPS")):
@@ -242,7 +230,7 @@ class SecurityGroups(pulumi.ComponentResource):
         # ---- the TURN relay's load balancer and tasks (NET-1)
         self.nlb = self.relay = None
         if args.relay is not None:
-            self._relay(args.relay, cfg, vpc_id, s3_prefix_list_id, guardduty_cidr)
+            self._relay(args.relay, cfg, s3_prefix_list_id, guardduty_cidr)
 
         self.alb_sg_id = self.alb.id
         self.app_sg_id = self.app.id
@@ -272,32 +260,25 @@ class SecurityGroups(pulumi.ComponentResource):
             raise ValueError("no relay security groups: SecurityGroupsArgs.relay is None")
         return self.relay.id
 
-    def _relay(
-        self,
-        relay_cfg: RelayConfig,
-        cfg: NetworkConfig,
-        vpc_id: pulumi.Output[str],
-        s3_prefix_list_id: pulumi.Input[str],
-        guardduty_cidr: str,
-    ) -> None:
-        name, prefix, child = self._name, self._prefix, self._child
+    def _group(self, key: str, description: str) -> aws.ec2.SecurityGroup:
+        """A group with no inline `ingress`/`egress`: every rule is a resource (see the module docstring)."""
+        return aws.ec2.SecurityGroup(
+            f"{self._name}-{key}",
+            name=f"{self._prefix}-{key}",
+            description=check_description(description),
+            vpc_id=self._vpc_id,
+            revoke_rules_on_delete=True,
+            tags={"Name": f"{self._prefix}-{key}"},
+            opts=self._child,
+        )
+
+    def _relay(self, relay_cfg: RelayConfig, cfg: NetworkConfig, s3_prefix_list_id: pulumi.Input[str], guardduty_cidr: str) -> None:
         low, high = relay_cfg.min_port, relay_cfg.max_port
         if not 0 < low <= high <= 65535:
             raise ValueError(f"RelayConfig min_port-max_port {low}-{high} is not a port range")
 
-        def group(key: str, description: str) -> aws.ec2.SecurityGroup:
-            return aws.ec2.SecurityGroup(
-                f"{name}-{key}",
-                name=f"{prefix}-{key}",
-                description=check_description(description),
-                vpc_id=vpc_id,
-                revoke_rules_on_delete=True,
-                tags={"Name": f"{prefix}-{key}"},
-                opts=child,
-            )
-
-        self.nlb = nlb = group("nlb", "Relay load balancer: TLS on 443 from the allowed CIDRs")
-        self.relay = relay = group("relay", "Relay tasks: TLS from the relay load balancer, UDP relay ports between relay tasks")
+        self.nlb = nlb = self._group("nlb", "Relay load balancer: TLS on 443 from the allowed CIDRs")
+        self.relay = relay = self._group("relay", "Relay tasks: TLS from the relay load balancer, UDP relay ports between relay tasks")
         port = relay_config.LISTEN_PORT
         self._from_cidrs(f"nlb-{HTTPS_PORT}", nlb, HTTPS_PORT, "TURN over TLS from allowed network", cfg)
         self._egress("nlb-to-relay", nlb, port, "Forward and health-check the relay tasks", referenced_security_group_id=relay.id)
