@@ -208,16 +208,22 @@ class AlarmSpec:
     measures, and how it judges missing data (`missing`: the deliberate choice every alarm makes, reasoned
     in a comment next to it)."""
 
+    #: the alarm's key: its name is `<prefix>-<key>`, its runbook section `#<key>`
     key: str
+    #: the dimensions it is judged by; the alarm exists only when `Monitored` has that group
     group: Group
     #: the description's summary; `{t}` is the Thresholds, `{m}` the Monitored
     summary: str
+    #: CloudWatch's comparison operator (GT, GE, LT)
     comparison: str
+    #: the threshold, from the config's thresholds (kakoi:alarm*) or the watched things
     threshold: Callable[[Thresholds, Monitored], float]
+    #: M of N: `datapoints_to_alarm` breaching periods among the last `evaluation_periods`
     evaluation_periods: int
     datapoints_to_alarm: int
+    #: what is measured: one metric, a rate over two, or missing tasks
     metric: Single | Rate | TasksMissing
-    #: treat_missing_data
+    #: treat_missing_data, reasoned next to each alarm (no alarm fires on a healthy new stack)
     missing: str
     #: declared only when this holds as well as the group being there; @default always
     when: Callable[[Monitored], bool] = lambda m: True
