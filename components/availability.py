@@ -66,6 +66,7 @@ import pulumi_aws as aws
 
 from components import bucket_baseline, iam_policies, kms, kms_policies, s3_policies
 from components.alarms import RUNBOOK, Monitored
+from components.data_class import ARTIFACTS, data_class_tags
 from components.iam_policies import Statement
 
 CONTROLS: dict[str, str] = {
@@ -414,6 +415,7 @@ class Availability(pulumi.ComponentResource):
             f"{name}-artifacts",
             bucket=acct.apply(lambda a: f"{args.name_prefix}-canary-artifacts-{a}"),
             force_destroy=False,
+            tags=data_class_tags(ARTIFACTS),
             opts=keep,
         )
         bucket = self.artifacts_bucket

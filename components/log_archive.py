@@ -28,6 +28,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import bucket_baseline, s3_policies
+from components.data_class import LOGS, data_class_tags
 
 CONTROLS: dict[str, str] = {
     "LOG-1": "log archive buckets: versioned, Object Lock, lifecycle to cold storage that never expires, "
@@ -73,6 +74,7 @@ class LogArchive(pulumi.ComponentResource):
             f"{name}-access-logs",
             bucket=acct.apply(lambda a: f"{args.name_prefix}-s3-access-logs-{a}"),
             force_destroy=False,
+            tags=data_class_tags(LOGS),
             opts=keep,
         )
         self._harden(f"{name}-access-logs", self.access_logs_bucket, args, object_lock=False)
@@ -93,6 +95,7 @@ class LogArchive(pulumi.ComponentResource):
             bucket=acct.apply(lambda a: f"aws-waf-logs-{args.name_prefix}-archive-{a}"),
             object_lock_enabled=True,
             force_destroy=False,
+            tags=data_class_tags(LOGS),
             opts=keep,
         )
         self._harden(f"{name}-archive", self.archive_bucket, args, object_lock=True)
