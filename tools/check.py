@@ -24,7 +24,7 @@ This module is the command line and the library entry point (`check_file`, `eval
 the formatters); the work is done by one module per concern, whose names it re-exports:
 tools/exports.py (reading the export), tools/check_config.py (validating the policy
 config), tools/analyzer.py (calling the policies as the engine does), tools/policy_sdk.py
-(the pulumi-policy surface that relies on), tools/report.py (the result and its formats).
+(the pulumi-policy surface the analyzer relies on), tools/report.py (the result and its formats).
 """
 
 from __future__ import annotations
