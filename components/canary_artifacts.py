@@ -18,6 +18,7 @@ import pulumi_aws as aws
 
 from components import bucket_baseline, kms, kms_policies, s3_policies
 from components.context import StackContext
+from components.data_class import ARTIFACTS, data_class_tags
 
 #: run artifacts, written by the canary (its role may write only here)
 ARTIFACTS_PREFIX = "artifacts/"
@@ -64,6 +65,7 @@ def declare(
         f"{name}-artifacts",
         bucket=acct.apply(lambda a: f"{prefix}-canary-artifacts-{a}"),
         force_destroy=False,
+        tags=data_class_tags(ARTIFACTS),
         opts=pulumi.ResourceOptions(parent=parent, protect=True, retain_on_delete=True),
     )
     bucket_baseline.harden_bucket(

@@ -29,6 +29,7 @@ import pulumi_aws as aws
 
 from components import bucket_baseline, s3_policies
 from components.context import StackContext
+from components.data_class import LOGS, data_class_tags
 from stackconfig.log_archive import LogArchiveConfig
 
 CONTROLS: dict[str, str] = {
@@ -94,6 +95,7 @@ class LogArchive(pulumi.ComponentResource):
             f"{name}-access-logs",
             bucket=acct.apply(lambda a: f"{prefix}-s3-access-logs-{a}"),
             force_destroy=False,
+            tags=data_class_tags(LOGS),
             opts=keep,
         )
         self._harden(f"{name}-access-logs", self.access_logs_bucket, args, object_lock=False)
@@ -114,6 +116,7 @@ class LogArchive(pulumi.ComponentResource):
             bucket=acct.apply(lambda a: f"aws-waf-logs-{prefix}-archive-{a}"),
             object_lock_enabled=True,
             force_destroy=False,
+            tags=data_class_tags(LOGS),
             opts=keep,
         )
         self._harden(f"{name}-archive", self.archive_bucket, args, object_lock=True)

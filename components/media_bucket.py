@@ -36,6 +36,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import bucket_baseline, iam_policies, s3_policies
+from components.data_class import CUSTOMER_MEDIA, LOGS, data_class_tags
 
 CONTROLS: dict[str, str] = {
     "PATH-1": "media objects live in a dedicated S3 bucket (metadata in PostgreSQL), never on a server's disk",
@@ -186,6 +187,7 @@ class MediaBucket(pulumi.ComponentResource):
             name,
             bucket=acct.apply(lambda a: f"{args.name_prefix}-media-{a}"),
             force_destroy=False,
+            tags=data_class_tags(CUSTOMER_MEDIA),
             opts=keep,
         )
         replication_roles = [replication_role_name(args.name_prefix)] if args.replication else []
@@ -279,6 +281,7 @@ class MediaBucket(pulumi.ComponentResource):
             f"{name}-dr-access-logs",
             bucket=acct.apply(lambda a: f"{args.name_prefix}-s3-access-logs-{dr}-{a}"),
             force_destroy=False,
+            tags=data_class_tags(LOGS),
             region=dr,
             opts=keep,
         )
@@ -288,6 +291,7 @@ class MediaBucket(pulumi.ComponentResource):
             f"{name}-dr",
             bucket=acct.apply(lambda a: f"{args.name_prefix}-media-{dr}-{a}"),
             force_destroy=False,
+            tags=data_class_tags(CUSTOMER_MEDIA),
             region=dr,
             opts=keep,
         )
