@@ -28,8 +28,10 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components import iam_policies, kms, kms_policies
+from components import iam_policies, kms, kms_policies, log_archive
+from components.context import StackContext
 from components.iam_policies import Statement
+from stackconfig.detection import DetectionConfig
 
 CONTROLS: dict[str, str] = {
     "LOG-1": "multi-region CloudTrail with log file validation, KMS-encrypted, into the never-expiring log archive "
@@ -39,21 +41,32 @@ CONTROLS: dict[str, str] = {
 
 
 @dataclass(frozen=True)
+class TrailArchive:
+    """Where the trail's log files go (LOG-1): typed handle of the log archive."""
+
+    #: the log archive bucket (LogArchive.archive_bucket_name), whose policy lets this account's CloudTrail
+    #: write and whose Object Lock and lifecycle keep the files forever; required. LOG-1
+    bucket_name: pulumi.Input[str]
+    #: key prefix inside the archive; @default log_archive.PREFIX_CLOUDTRAIL. LOG-1
+    key_prefix: str = log_archive.PREFIX_CLOUDTRAIL
+    #: what the trail waits for (the archive's bucket policy: CloudTrail checks it on creation);
+    #: @default () (nothing). LOG-1
+    ready: Sequence[pulumi.Resource] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
 class CloudTrailArgs:
-    name_prefix: str
-    account_id: pulumi.Input[str]
-    partition: pulumi.Input[str]
-    region: str
-    #: the log archive bucket (LogArchive.archive_bucket_name)
-    archive_bucket_name: pulumi.Input[str]
-    #: key prefix inside the archive (log_archive.PREFIX_CLOUDTRAIL)
-    s3_key_prefix: str
-    #: key of the CloudWatch Logs group (Keys.logs_key_arn)
+    """Inputs of `CloudTrail` (LOG-1, AUDIT-1)."""
+
+    #: name prefix (trail, key alias, role), account, partition and region of the trail's ARN; required. LOG-1
+    context: StackContext
+    #: the detection section: `audit_log_retention_days` is the CloudWatch Logs copy's retention
+    #: (kakoi:auditLogRetentionDays); required. LOG-1, AUDIT-1
+    config: DetectionConfig
+    #: the log archive the trail delivers to; required. LOG-1
+    archive: TrailArchive
+    #: key of the CloudWatch Logs copy (Keys.logs_key_arn); required. LOG-1, ENC-1
     log_group_kms_key_arn: pulumi.Input[str]
-    #: retention of the CloudWatch Logs copy, in days (kakoi:auditLogRetentionDays)
-    log_retention_days: int
-    #: resources the trail must wait for (the archive's bucket policy: CloudTrail checks it on creation)
-    archive_ready: Sequence[pulumi.Resource] = field(default_factory=tuple)
 
 
 def trail_arn(partition: str, region: str, account: str, trail_name: str) -> str:
@@ -111,31 +124,32 @@ class CloudTrail(pulumi.ComponentResource):
         super().__init__("kakoi:cloudtrail:CloudTrail", name, None, opts)
         keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
         child = pulumi.ResourceOptions(parent=self)
-        acct = pulumi.Output.from_input(args.account_id)
-        part = pulumi.Output.from_input(args.partition)
-        trail_name = f"{args.name_prefix}-trail"
+        ctx = args.context
+        acct = pulumi.Output.from_input(ctx.account_id)
+        part = pulumi.Output.from_input(ctx.partition)
+        trail_name = f"{ctx.name_prefix}-trail"
 
         self.key, _ = kms.customer_key(
             f"{name}-key",
             parent=self,
-            description=f"{args.name_prefix}: CloudTrail log files",
-            alias=f"alias/{args.name_prefix}/cloudtrail",
-            policy=pulumi.Output.all(part, acct).apply(lambda v: key_policy(v[0], args.region, v[1], trail_name)),
+            description=f"{ctx.name_prefix}: CloudTrail log files",
+            alias=f"alias/{ctx.name_prefix}/cloudtrail",
+            policy=pulumi.Output.all(part, acct).apply(lambda v: key_policy(v[0], ctx.region, v[1], trail_name)),
         )
 
         # the CloudWatch Logs copy: audit logs, so protected like the archive
         self.log_group = aws.cloudwatch.LogGroup(
             name,
             name=f"/aws/cloudtrail/{trail_name}",
-            retention_in_days=args.log_retention_days,
+            retention_in_days=args.config.audit_log_retention_days,
             kms_key_id=args.log_group_kms_key_arn,
             opts=keep,
         )
         self.logs_role = aws.iam.Role(
             f"{name}-logs",
-            name=f"{args.name_prefix}-cloudtrail-logs",
+            name=f"{ctx.name_prefix}-cloudtrail-logs",
             description=f"CloudTrail delivers {trail_name} to its CloudWatch Logs group",
-            assume_role_policy=pulumi.Output.all(part, acct).apply(lambda v: logs_role_trust(v[0], args.region, v[1], trail_name)),
+            assume_role_policy=pulumi.Output.all(part, acct).apply(lambda v: logs_role_trust(v[0], ctx.region, v[1], trail_name)),
             opts=child,
         )
         logs_policy = aws.iam.RolePolicy(
@@ -148,8 +162,8 @@ class CloudTrail(pulumi.ComponentResource):
         self.trail = aws.cloudtrail.Trail(
             name,
             name=trail_name,
-            s3_bucket_name=args.archive_bucket_name,
-            s3_key_prefix=args.s3_key_prefix,
+            s3_bucket_name=args.archive.bucket_name,
+            s3_key_prefix=args.archive.key_prefix,
             is_multi_region_trail=True,
             include_global_service_events=True,
             enable_log_file_validation=True,
@@ -160,7 +174,7 @@ class CloudTrail(pulumi.ComponentResource):
             cloud_watch_logs_role_arn=self.logs_role.arn,
             # all management events, read and write
             event_selectors=[{"read_write_type": "All", "include_management_events": True}],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs_policy, *args.archive_ready]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs_policy, *args.archive.ready]),
         )
 
         self.trail_arn = self.trail.arn

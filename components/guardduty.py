@@ -50,7 +50,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam_policies
+from components.context import StackContext
 from components.iam_policies import Statement
+from stackconfig.detection import DetectionConfig
 
 CONTROLS: dict[str, str] = {
     "AV-1": "GuardDuty detector (or the adopted one) with S3, RDS login, EBS malware and ECS Fargate runtime "
@@ -102,21 +104,32 @@ def scan_role_name(name_prefix: str) -> str:
 
 
 @dataclass(frozen=True)
+class ScannedBucket:
+    """A bucket Malware Protection for S3 scans (AV-1): typed handle of what GuardDuty watches besides the account."""
+
+    #: the bucket's name (MediaBucket.bucket_name); required. AV-1
+    bucket_name: pulumi.Input[str]
+    #: the bucket's SSE-KMS key (Keys.media_key_arn), which the scan role may use through S3;
+    #: @default None (an SSE-S3 bucket). AV-1, ENC-1
+    kms_key_arn: pulumi.Input[str] | None = None
+    #: object prefixes to scan; @default () (every new object). AV-1
+    object_prefixes: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
 class GuardDutyArgs:
-    name_prefix: str
-    account_id: pulumi.Input[str]
-    partition: pulumi.Input[str]
-    region: str
-    #: the alert topic (components.alerts)
+    """Inputs of `GuardDuty` (AV-1, MON-2)."""
+
+    #: name prefix (role and rule names), account, partition and region of the scan role's policy; required. AV-1
+    context: StackContext
+    #: the detection section: `guardduty_detector_id` ("" creates the detector, an ID adopts the account's
+    #: existing one: kakoi:guardDutyDetectorId); required. AV-1
+    config: DetectionConfig
+    #: the alert topic that findings and malware detections go to (Alerts.topic_arn); required. MON-2
     alerts_topic_arn: pulumi.Input[str]
-    #: "" creates the detector; an ID adopts the existing one (kakoi:guardDutyDetectorId)
-    existing_detector_id: str = ""
-    #: the media bucket to scan; None until the data tier declares it (no plan then)
-    media_bucket_name: pulumi.Input[str] | None = None
-    #: the media bucket's SSE-KMS key (Keys.media_key_arn); None for an SSE-S3 bucket
-    media_kms_key_arn: pulumi.Input[str] | None = None
-    #: object prefixes to scan (empty: every new object)
-    media_object_prefixes: Sequence[str] = ()
+    #: the bucket to scan for malware (the media bucket); @default None (no Malware Protection plan, e.g.
+    #: until the data tier declares the bucket). AV-1
+    scanned: ScannedBucket | None = None
 
 
 def findings_pattern() -> str:
@@ -220,13 +233,14 @@ class GuardDuty(pulumi.ComponentResource):
     def __init__(self, name: str, args: GuardDutyArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kakoi:guardduty:GuardDuty", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        acct = pulumi.Output.from_input(args.account_id)
-        part = pulumi.Output.from_input(args.partition)
+        ctx, scanned = args.context, args.scanned
+        acct = pulumi.Output.from_input(ctx.account_id)
+        part = pulumi.Output.from_input(ctx.partition)
 
         # ---- the detector: created, or adopted by ID (an account holds one per region)
         self.detector = None
-        if args.existing_detector_id:
-            self.detector_id = pulumi.Output.from_input(args.existing_detector_id)
+        if args.config.guardduty_detector_id:
+            self.detector_id = pulumi.Output.from_input(args.config.guardduty_detector_id)
         else:
             # deleting a detector deletes every finding it holds: protected from `pulumi destroy`
             self.detector = aws.guardduty.Detector(
@@ -254,21 +268,21 @@ class GuardDuty(pulumi.ComponentResource):
         # ---- Malware Protection for S3 on the media bucket
         self.malware_plan = None
         self.scan_role: aws.iam.Role | None = None
-        if args.media_bucket_name is not None:
+        if scanned is not None:
             self.scan_role = aws.iam.Role(
                 f"{name}-malware-scan",
-                name=scan_role_name(args.name_prefix),
+                name=scan_role_name(ctx.name_prefix),
                 description="GuardDuty Malware Protection for S3: scans and tags new objects of the media bucket",
                 assume_role_policy=acct.apply(scan_role_trust),
                 opts=child,
             )
-            policy = pulumi.Output.all(part, acct, args.media_bucket_name, args.media_kms_key_arn).apply(
-                lambda v: scan_role_policy(v[0], args.region, v[1], v[2], v[3])
+            policy = pulumi.Output.all(part, acct, scanned.bucket_name, scanned.kms_key_arn).apply(
+                lambda v: scan_role_policy(v[0], ctx.region, v[1], v[2], v[3])
             )
             scan_policy = aws.iam.RolePolicy(f"{name}-malware-scan", role=self.scan_role.id, policy=policy, opts=child)
             plan_deps: list[pulumi.Resource] = [scan_policy, *([self.detector] if self.detector else [])]
             s3_bucket = aws.guardduty.MalwareProtectionPlanProtectedResourceS3BucketArgs(
-                bucket_name=args.media_bucket_name, object_prefixes=list(args.media_object_prefixes) or None
+                bucket_name=scanned.bucket_name, object_prefixes=list(scanned.object_prefixes) or None
             )
             self.malware_plan = aws.guardduty.MalwareProtectionPlan(
                 f"{name}-media",
@@ -282,7 +296,7 @@ class GuardDuty(pulumi.ComponentResource):
         # ---- routing to the alert topic (rule names start with the prefix: the topic policy requires it)
         self.findings_rule = aws.cloudwatch.EventRule(
             f"{name}-findings",
-            name=f"{args.name_prefix}-guardduty-findings",
+            name=f"{ctx.name_prefix}-guardduty-findings",
             description=f"GuardDuty findings of severity {MIN_ALERT_SEVERITY} (medium) and above",
             event_pattern=findings_pattern(),
             opts=child,
@@ -292,7 +306,7 @@ class GuardDuty(pulumi.ComponentResource):
         )
         self.malware_rule = aws.cloudwatch.EventRule(
             f"{name}-malware",
-            name=f"{args.name_prefix}-malware-threats-found",
+            name=f"{ctx.name_prefix}-malware-threats-found",
             description="GuardDuty Malware Protection for S3 found a threat in an uploaded object",
             event_pattern=malware_pattern(),
             opts=child,

@@ -37,6 +37,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import bucket_baseline, iam_policies, s3_policies
+from components.data_class import CUSTOMER_MEDIA, LOGS, data_class_tags
 
 if TYPE_CHECKING:
     from components.context import StackContext
@@ -195,6 +196,7 @@ class MediaBucket(pulumi.ComponentResource):
             name,
             bucket=acct.apply(lambda a: f"{prefix}-media-{a}"),
             force_destroy=False,
+            tags=data_class_tags(CUSTOMER_MEDIA),
             opts=keep,
         )
         replication_roles = [replication_role_name(prefix)] if replication else []
@@ -290,6 +292,7 @@ class MediaBucket(pulumi.ComponentResource):
             f"{name}-dr-access-logs",
             bucket=acct.apply(lambda a: f"{prefix}-s3-access-logs-{dr}-{a}"),
             force_destroy=False,
+            tags=data_class_tags(LOGS),
             region=dr,
             opts=keep,
         )
@@ -299,6 +302,7 @@ class MediaBucket(pulumi.ComponentResource):
             f"{name}-dr",
             bucket=acct.apply(lambda a: f"{prefix}-media-{dr}-{a}"),
             force_destroy=False,
+            tags=data_class_tags(CUSTOMER_MEDIA),
             region=dr,
             opts=keep,
         )

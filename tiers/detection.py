@@ -9,12 +9,11 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components import log_archive
 from components.alarms import Alarms, AlarmsArgs, Monitored
 from components.availability import Availability, AvailabilityArgs
-from components.cloudtrail import CloudTrail, CloudTrailArgs
+from components.cloudtrail import CloudTrail, CloudTrailArgs, TrailArchive
 from components.context import StackContext
-from components.guardduty import GuardDuty, GuardDutyArgs
+from components.guardduty import GuardDuty, GuardDutyArgs, ScannedBucket
 from stackconfig import StackConfig
 from tiers.app import App
 from tiers.data import Data
@@ -36,29 +35,20 @@ def build(ctx: StackContext, cfg: StackConfig, base: Foundation, front: EdgeTier
     guardduty = GuardDuty(
         "guardduty",
         GuardDutyArgs(
-            name_prefix=ctx.name_prefix,
-            account_id=ctx.account_id,
-            partition=ctx.partition,
-            region=ctx.region,
+            context=ctx,
+            config=cfg.detection,
             alerts_topic_arn=base.alerts.topic_arn,
-            existing_detector_id=cfg.detection.guardduty_detector_id,
-            media_bucket_name=data.media.bucket_name,
-            media_kms_key_arn=base.keys.media_key_arn,
+            scanned=ScannedBucket(bucket_name=data.media.bucket_name, kms_key_arn=base.keys.media_key_arn),
         ),
         opts=ctx.opts,
     )
     trail = CloudTrail(
         "trail",
         CloudTrailArgs(
-            name_prefix=ctx.name_prefix,
-            account_id=ctx.account_id,
-            partition=ctx.partition,
-            region=ctx.region,
-            archive_bucket_name=base.logs.archive_bucket_name,
-            s3_key_prefix=log_archive.PREFIX_CLOUDTRAIL,
+            context=ctx,
+            config=cfg.detection,
+            archive=TrailArchive(bucket_name=base.logs.archive_bucket_name, ready=[base.logs.archive_policy]),
             log_group_kms_key_arn=base.keys.logs_key_arn,
-            log_retention_days=cfg.detection.audit_log_retention_days,
-            archive_ready=[base.logs.archive_policy],
         ),
         opts=ctx.opts,
     )
@@ -84,33 +74,17 @@ def build(ctx: StackContext, cfg: StackConfig, base: Foundation, front: EdgeTier
     )
     alarms = Alarms(
         "alarms",
-        AlarmsArgs(
-            name_prefix=ctx.name_prefix,
-            region=ctx.region,
-            alerts_topic_arn=base.alerts.topic_arn,
-            thresholds=cfg.detection.thresholds,
-            monitored=monitored,
-        ),
+        AlarmsArgs(context=ctx, config=cfg.detection, alerts_topic_arn=base.alerts.topic_arn, monitored=monitored),
         opts=ctx.opts,
     )
     availability = Availability(
         "availability",
         AvailabilityArgs(
-            name_prefix=ctx.name_prefix,
-            account_id=ctx.account_id,
-            partition=ctx.partition,
-            region=ctx.region,
+            context=ctx,
+            config=cfg.detection,
             domain_name=cfg.edge.domain_name,
             alerts_topic_arn=base.alerts.topic_arn,
-            enabled=cfg.detection.canary_enabled,
-            serving=serving,
-            serving_ready=[app.service.service] if app.service.service is not None else [],
-            runtime_version=cfg.detection.canary_runtime_version,
-            artifact_retention_days=cfg.detection.canary_artifact_retention_days,
-            slo_percent=cfg.detection.availability_slo_percent,
-            window_minutes=cfg.detection.availability_window_minutes,
             log_group_kms_key_arn=base.keys.logs_key_arn,
-            log_retention_days=cfg.detection.log_retention_days,
             access_logs_bucket=base.logs.access_logs_bucket_name,
             monitored=monitored,
             findings_rule_names=[guardduty.findings_rule_name, guardduty.malware_rule_name],

@@ -1,1 +1,1 @@
-"""Scripts that run in CloudWatch Synthetics canaries (packaged by components.availability)."""
+"""Scripts that run in CloudWatch Synthetics canaries (packaged by components.synthetics)."""

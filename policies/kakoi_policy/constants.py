@@ -26,6 +26,16 @@ HOME_REGION = "ap-northeast-1"
 DR_REGION = "ap-northeast-3"
 ALLOWED_REGIONS = (HOME_REGION, DR_REGION)
 
+#: What a bucket holds, declared by the program as the tag DATA_CLASS_TAG on every bucket
+#: (components/data_class.py documents the vocabulary). Policies select buckets by it,
+#: never by name: customer-media (users' uploads and recordings, and their DR replica),
+#: logs (AWS log deliveries, S3 access logs), artifacts (the platform's own tooling output).
+DATA_CLASS_TAG = "kakoi:data-class"
+CUSTOMER_MEDIA = "customer-media"
+LOGS = "logs"
+ARTIFACTS = "artifacts"
+DATA_CLASSES = (CUSTOMER_MEDIA, LOGS, ARTIFACTS)
+
 #: CIDRs that mean "anyone on the internet".
 WORLD_V4 = "0.0.0.0/0"
 WORLD_V6 = "::/0"

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from pulumi_policy import ResourceValidationArgs
 
 from .base import ADVISORY, HIGH, MANDATORY, MEDIUM, Cfg, KakoiResourcePolicy, KakoiStackPolicy, Node, Stack, Violation
-from .constants import BUCKET, GUARDDUTY, GUARDDUTY_FEATURE, MALWARE_PLAN, TRAIL
-from .storage import log_targets
+from .constants import BUCKET, CUSTOMER_MEDIA, DATA_CLASS_TAG, GUARDDUTY, GUARDDUTY_FEATURE, MALWARE_PLAN, TRAIL
+from .storage import DATA_CLASSES_CONFIG, judged_as, log_targets
 
 REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
 
@@ -136,7 +135,7 @@ guardduty_features = KakoiStackPolicy(
 
 
 def _check_malware_scan(stack: Stack, cfg: Cfg) -> Iterator[Violation]:
-    pattern = re.compile(str(cfg["dataBucketPattern"]))
+    classes = [str(c) for c in cfg["dataClasses"]]
     logs = log_targets(stack)
     replicas: set[str] = set()
     for rep in stack.of(REPLICATION):
@@ -151,9 +150,9 @@ def _check_malware_scan(stack: Stack, cfg: Cfg) -> Iterator[Violation]:
             if name:
                 protected.add(str(name))
     for bucket in stack.of(*BUCKET):
-        if not pattern.search(bucket.name):
-            continue
         with stack.deciding():
+            if not judged_as(bucket, classes):
+                continue
             name = str(bucket.get("bucket") or bucket.get("id"))
             if name in replicas:
                 continue  # a replica: objects were scanned when they arrived in the source bucket
@@ -166,7 +165,8 @@ def _check_malware_scan(stack: Stack, cfg: Cfg) -> Iterator[Violation]:
 media_malware_scan = KakoiStackPolicy(
     name="kakoi-av-media-malware-scan",
     description=(
-        "Every bucket that receives user uploads (logical name matching dataBucketPattern) is watched by a GuardDuty "
+        f"Every bucket that receives user uploads ({DATA_CLASS_TAG} in dataClasses, default {CUSTOMER_MEDIA}; a bucket "
+        "without a valid tag counts as one) is watched by a GuardDuty "
         "Malware Protection plan; replication destinations are exempt because their objects were scanned at the source, "
         "and buckets that receive AWS log deliveries hold no uploads."
     ),
@@ -178,10 +178,9 @@ media_malware_scan = KakoiStackPolicy(
     securityhub=(),
     remediation="Declare aws.guardduty.MalwareProtectionPlan(protected_resource={'s3_bucket': {'bucket_name': ...}}, role=..., actions=[tagging]).",
     config={
-        "dataBucketPattern": {
-            "type": "string",
-            "description": "Regular expression on the bucket's logical (Pulumi) name selecting buckets with user uploads.",
-            "default": "media",
+        "dataClasses": {
+            **DATA_CLASSES_CONFIG,
+            "description": f"Values of the bucket tag {DATA_CLASS_TAG} whose buckets receive user uploads.",
         }
     },
 )

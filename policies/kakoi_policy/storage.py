@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +36,9 @@ from .constants import (
     BUCKET_POLICY,
     BUCKET_SSE,
     BUCKET_VERSIONING,
+    CUSTOMER_MEDIA,
+    DATA_CLASS_TAG,
+    DATA_CLASSES,
     FLOW_LOG,
     LB,
     TRAIL,
@@ -179,41 +181,110 @@ s3_tls_only = KakoiResourcePolicy(
 )
 
 
-def is_data_bucket(pattern: str, *names: Any) -> bool:
-    """Whether a bucket (by logical or physical name) holds application data (user uploads)."""
-    regex = re.compile(pattern)
-    return any(isinstance(n, str) and regex.search(n) for n in names)
+# --- what a bucket holds: the kakoi:data-class tag ----------------------------------------------
+def data_class(bucket: SRes) -> str | None:
+    """The bucket's DATA_CLASS_TAG (its `tags`, else `tagsAll`); None when it has none."""
+    for key in ("tags", "tagsAll"):
+        value = bucket.get(key, DATA_CLASS_TAG)
+        if value:
+            return str(value)
+    return None
 
 
-def _check_tls13(props: Node, cfg: Cfg, args: ResourceValidationArgs) -> Iterator[str]:
-    if not is_data_bucket(str(cfg["dataBucketPattern"]), args.name, props.get("bucket")):
-        return
-    doc = props.json("policy")
-    if doc is None:
-        return  # kakoi-s3-tls-only reports it
-    services = allows_service_delivery(doc)
-    if services:
-        return  # AWS log delivery writes here; its TLS version is AWS's choice (see description)
+def judged_as(bucket: SRes, classes: Collection[str]) -> bool:
+    """Whether a rule for buckets of `classes` applies to `bucket`.
+
+    Fail closed: a bucket that declares no data class, or one outside the vocabulary, is
+    judged as if it held customer media (kakoi-s3-data-class reports the tag itself).
+    """
+    declared = data_class(bucket)
+    if declared is None or declared not in DATA_CLASSES:
+        return CUSTOMER_MEDIA in classes
+    return declared in classes
+
+
+def _class_label(bucket: SRes) -> str:
+    declared = data_class(bucket)
+    if declared is not None and declared in DATA_CLASSES:
+        return declared
+    return f"no valid {DATA_CLASS_TAG}: judged as {CUSTOMER_MEDIA}"
+
+
+DATA_CLASSES_CONFIG = {
+    "type": "array",
+    "items": {"type": "string", "enum": list(DATA_CLASSES)},
+    "minItems": 1,
+    "default": [CUSTOMER_MEDIA],
+}
+
+
+def _check_data_class(stack: Stack, cfg: Cfg) -> Iterator[Violation]:
+    for b in stack.of(*BUCKET):
+        with stack.deciding():
+            declared = data_class(b)
+            name = b.get("bucket") or b.get("id") or b.name
+            if declared is None:
+                yield (
+                    b.urn,
+                    f"bucket {name} has no {DATA_CLASS_TAG} tag (one of {', '.join(DATA_CLASSES)}): the TLS 1.3 and malware-scan rules judge it as {CUSTOMER_MEDIA} until it declares what it holds",
+                )
+            elif declared not in DATA_CLASSES:
+                yield b.urn, f"bucket {name}: {DATA_CLASS_TAG}={declared!r} is not one of {', '.join(DATA_CLASSES)}"
+
+
+s3_data_class = KakoiStackPolicy(
+    name="kakoi-s3-data-class",
+    description=(
+        f"Every bucket declares what it holds with the {DATA_CLASS_TAG} tag, one of {', '.join(DATA_CLASSES)} "
+        "(components/data_class.py). The TLS 1.3 (ENC-1) and malware-scan (AV-1) policies select their buckets by this "
+        f"tag, not by name; until a bucket has a valid one they judge it as {CUSTOMER_MEDIA}."
+    ),
+    types=BUCKET,
+    check=_check_data_class,
+    level=MANDATORY,
+    severity=MEDIUM,
+    sheet=("ENC-1", "AV-1"),
+    securityhub=(),
+    remediation=(
+        f"Declare the bucket with tags=components.data_class.data_class_tags(<{' | '.join(DATA_CLASSES)}>) "
+        f"({DATA_CLASS_TAG}; an in-place tag update)."
+    ),
+)
+
+
+def _check_tls13(stack: Stack, cfg: Cfg) -> Iterator[Violation]:
+    classes = [str(c) for c in cfg["dataClasses"]]
     minimum = float(cfg["minimumTlsVersion"])
-    if denied_tls_below(doc) < minimum:
-        yield f"the bucket policy does not deny requests made with TLS below {cfg['minimumTlsVersion']} (NumericLessThan s3:TlsVersion)"
+    for name, f in sorted(bucket_facts(stack).items()):
+        with stack.deciding():
+            if not judged_as(f.bucket, classes):
+                continue
+            docs = _policy_docs(f)
+            if any(allows_service_delivery(d) for d in docs):
+                continue  # AWS log delivery writes here; its TLS version is AWS's choice (see description)
+            if not any(denied_tls_below(d) >= minimum for d in docs):
+                yield (
+                    f.bucket.urn,
+                    f"bucket {name} ({_class_label(f.bucket)}) has no bucket policy denying requests made with TLS below "
+                    f"{cfg['minimumTlsVersion']} (NumericLessThan s3:TlsVersion)",
+                )
 
 
-s3_tls13 = KakoiResourcePolicy(
+s3_tls13 = KakoiStackPolicy(
     name="kakoi-s3-tls13-minimum",
     description=(
-        "Buckets that hold application data (video/audio media: logical or bucket name matching dataBucketPattern) deny "
-        "requests negotiated with TLS below 1.3 (NumericLessThan s3:TlsVersion). A bucket whose policy lets AWS "
-        "log-delivery services in is exempt: the delivering service, not kakoi, picks its TLS version, and a deny would "
-        "drop the logs."
+        f"Buckets that hold video/audio data ({DATA_CLASS_TAG} in dataClasses, default {CUSTOMER_MEDIA}; a bucket "
+        "without a valid tag counts as one) have a bucket policy that denies requests negotiated with TLS below 1.3 "
+        "(NumericLessThan s3:TlsVersion). A bucket whose policy lets AWS log-delivery services in is exempt: the "
+        "delivering service, not kakoi, picks its TLS version, and a deny would drop the logs."
     ),
-    types=(BUCKET_POLICY,),
+    types=BUCKET,
     check=_check_tls13,
     level=MANDATORY,
     severity=HIGH,
     sheet=("ENC-1",),
     securityhub=(),
-    remediation="Add components.s3_policies.deny_tls_below(bucket_arn, '1.3') to the bucket policy.",
+    remediation="Add components.s3_policies.deny_tls_below(bucket_arn, '1.3') to the bucket's policy.",
     config={
         "minimumTlsVersion": {
             "type": "string",
@@ -221,10 +292,9 @@ s3_tls13 = KakoiResourcePolicy(
             "description": "Lowest TLS version a data bucket accepts.",
             "default": "1.3",
         },
-        "dataBucketPattern": {
-            "type": "string",
-            "description": "Regular expression on the bucket policy's logical name or bucket name selecting data buckets.",
-            "default": "media",
+        "dataClasses": {
+            **DATA_CLASSES_CONFIG,
+            "description": f"Values of the bucket tag {DATA_CLASS_TAG} whose buckets must refuse TLS below minimumTlsVersion.",
         },
     },
 )
@@ -515,6 +585,7 @@ POLICIES = [
     s3_encryption,
     s3_tls_only,
     s3_tls13,
+    s3_data_class,
     s3_baseline,
     s3_versioning,
     s3_access_logging,

@@ -257,9 +257,11 @@ def _with_service(tmp: str) -> StackView:
         Path(tmp),
         """
         from components.alarms import Alarms, AlarmsArgs, Monitored
+        from components.context import StackContext
+        ctx = StackContext(project="kakoi", stack="prod", region=cfg.core.region, dr_region=cfg.core.dr_region,
+                           account_id="123456789012", partition="aws", opts=opts)
         Alarms("alarms", AlarmsArgs(
-            name_prefix="kakoi-prod", region=cfg.core.region, alerts_topic_arn="arn:aws:sns:ap-northeast-1:123456789012:t",
-            thresholds=cfg.detection.thresholds,
+            context=ctx, config=cfg.detection, alerts_topic_arn="arn:aws:sns:ap-northeast-1:123456789012:t",
             monitored=Monitored(cluster_name="kakoi-prod", service_name="kakoi-prod-web"),
         ), opts=opts)
         """,

@@ -18,8 +18,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components.availability import ZIP_ENTRY, canary_zip, dashboard_body, failures_allowed, log_group_name, service_down_rule
+from components.availability_alarms import failures_allowed, service_down_rule
 from components.canary import healthz_canary
+from components.dashboard import dashboard_body
+from components.synthetics import ZIP_ENTRY, canary_zip, log_group_name
 from stackconfig.detection import CANARY_RUNTIME_PATTERN
 from tests.infra.detectionview import (
     ACCOUNT,

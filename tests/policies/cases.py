@@ -218,6 +218,24 @@ def _tls13_to_12(statements: list[dict[str, Any]]) -> None:
             s["Condition"]["NumericLessThan"]["s3:TlsVersion"] = "1.2"
 
 
+DATA_CLASS = "kakoi:data-class"
+
+
+def _data_class(name: str, value: str | None) -> Mutation:
+    """Set (or, with None, remove) a bucket's kakoi:data-class tag, in tags and tagsAll as an update would."""
+
+    def m(doc: Doc) -> None:
+        r = one(doc, BUCKET, name)
+        for side, key in (("inputs", "tags"), ("outputs", "tags"), ("outputs", "tagsAll")):
+            tags = r.setdefault(side, {}).setdefault(key, {})
+            if value is None:
+                tags.pop(DATA_CLASS, None)
+            else:
+                tags[DATA_CLASS] = value
+
+    return m
+
+
 def _provider_region(doc: Doc) -> None:
     set_prop(one(doc, "pulumi:providers:aws", "aws"), "region", "us-west-2")
 
@@ -250,8 +268,8 @@ def _relay_tcp_passthrough(doc: Doc) -> None:
 CASES: dict[str, list[tuple[str, Mutation]]] = {
     # --- network
     "kakoi-net-sg-no-public-ingress": [
-        ("postgres open to 0.0.0.0/0", _set(INGRESS, "sg-db-from-admin-0", "cidrIpv4", "0.0.0.0/0")),
-        ("every protocol from ::/0", _set(INGRESS, "sg-alb-443-v6-0", "ipProtocol", "-1")),
+        ("postgres open to 0.0.0.0/0", _set(INGRESS, "sg-db-from-admin-10.99.0.0-24", "cidrIpv4", "0.0.0.0/0")),
+        ("every protocol from ::/0", _set(INGRESS, "sg-alb-443-v6-..-0", "ipProtocol", "-1")),
         ("ssh via SecurityGroupRule", _add_world_rule),
         ("inline rule 0-65535", _inline_world),
     ],
@@ -339,6 +357,12 @@ CASES: dict[str, list[tuple[str, Mutation]]] = {
     "kakoi-s3-tls13-minimum": [
         ("no TLS version deny", _statements("media", _drop_sid("DenyTlsBelow13"))),
         ("TLS 1.2 allowed", _statements("media-dr", _tls13_to_12)),
+        ("artifacts bucket declared customer media, without the TLS 1.3 deny", _data_class("availability-artifacts", "customer-media")),
+        ("untagged artifacts bucket is judged as customer media (fail closed)", _data_class("availability-artifacts", None)),
+    ],
+    "kakoi-s3-data-class": [
+        ("media bucket tag removed", _data_class("media", None)),
+        ("value outside the vocabulary", _data_class("logs-archive", "secret")),
     ],
     "kakoi-s3-bucket-baseline": [
         ("no public access block", _remove("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "media")),
@@ -427,7 +451,11 @@ CASES: dict[str, list[tuple[str, Mutation]]] = {
         ),
         ("Fargate agent not managed", _feature_extra_disabled),
     ],
-    "kakoi-av-media-malware-scan": [("no malware plan", _remove("aws:guardduty/malwareProtectionPlan:MalwareProtectionPlan"))],
+    "kakoi-av-media-malware-scan": [
+        ("no malware plan", _remove("aws:guardduty/malwareProtectionPlan:MalwareProtectionPlan")),
+        ("artifacts bucket declared customer media, not scanned", _data_class("availability-artifacts", "customer-media")),
+        ("untagged artifacts bucket is judged as customer media (fail closed)", _data_class("availability-artifacts", None)),
+    ],
     "kakoi-log-cloudtrail": [
         ("single region", _set("aws:cloudtrail/trail:Trail", None, "isMultiRegionTrail", False)),
         ("no log file validation", _del("aws:cloudtrail/trail:Trail", None, "enableLogFileValidation")),

@@ -26,6 +26,7 @@ from tests.policies.cases import (
     LISTENER,
     SERVICE,
     TASK,
+    _data_class,
     _del,
     _drop_copy_actions,
     _drop_sid,
@@ -71,7 +72,10 @@ def _one_subnet(doc: Doc) -> None:
 
 MUTATIONS: dict[str, tuple[str, Mutation]] = {
     # --- network
-    "kakoi-net-sg-no-public-ingress": ("PostgreSQL open to 0.0.0.0/0", _set(INGRESS, "sg-db-from-admin-0", "cidrIpv4", "0.0.0.0/0")),
+    "kakoi-net-sg-no-public-ingress": (
+        "PostgreSQL open to 0.0.0.0/0",
+        _set(INGRESS, "sg-db-from-admin-10.99.0.0-24", "cidrIpv4", "0.0.0.0/0"),
+    ),
     "kakoi-net-public-sg-only-on-load-balancer": (
         "the database in the internet-facing security group",
         lambda d: set_prop(one(d, DB), "vpcSecurityGroupIds", [one(d, "aws:ec2/securityGroup:SecurityGroup", "sg-alb")["outputs"]["id"]]),
@@ -119,6 +123,7 @@ MUTATIONS: dict[str, tuple[str, Mutation]] = {
     ),
     "kakoi-s3-tls-only": ("media bucket policy allows plain HTTP", _statements("media", _drop_sid("DenyInsecureTransport"))),
     "kakoi-s3-tls13-minimum": ("media bucket policy allows TLS 1.2", _statements("media", _drop_sid("DenyTlsBelow13"))),
+    "kakoi-s3-data-class": ("media bucket no longer declares its data class", _data_class("media", None)),
     "kakoi-s3-bucket-baseline": ("canary bucket policy removed", _remove("aws:s3/bucketPolicy:BucketPolicy", "availability-artifacts")),
     "kakoi-s3-versioning": ("media bucket versioning removed", _remove("aws:s3/bucketVersioning:BucketVersioning", "media")),
     "kakoi-s3-access-logging": ("media bucket access logging removed", _remove("aws:s3/bucketLogging:BucketLogging", "media")),

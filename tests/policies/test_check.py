@@ -222,3 +222,17 @@ def test_audit1_prod_and_staging_have_no_mandatory_violation() -> None:
         report = run(augmented(stack), None, stack_config(stack))
         assert report.mandatory == [], [(f.policy, f.urn, f.message) for f in report.mandatory]
         assert not [f for f in report.findings if f.kind == "undecided"]
+
+
+def test_audit1_tools_check_keeps_the_names_its_importers_use() -> None:
+    """AUDIT-1: tools.check re-exports what tools/diff.py, verdict.py, controls*.py, preview.py, bench and the tests import."""
+    import tools.check as check
+    from tools import analyzer, check_config, exports, report
+
+    assert check.SIG is exports.SIG and check.SECRET_SIG is exports.SECRET_SIG
+    assert check.parse_export is exports.parse_export and check.read_export is exports.read_export
+    assert check.evaluate is analyzer.evaluate and check.Report is report.Report and check.Finding is report.Finding
+    assert check.PolicyConfig is check_config.PolicyConfig and check.load_config is check_config.load_config
+    assert check.parse_config is check_config.parse_config and check.CheckError is exports.CheckError
+    for name in ("check_file", "main", "format_text", "format_json", "format_markdown", "PACK_NAME", "PACK_VERSION"):
+        assert hasattr(check, name), name

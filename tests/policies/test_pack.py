@@ -15,7 +15,8 @@ from pulumi.runtime import proto
 from pulumi_policy import EnforcementLevel, PolicyPack
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
-from policies.kakoi_policy import TLS13_ONLY_POLICIES, all_policies, pack_arguments
+from components import data_class as program_data_class
+from policies.kakoi_policy import TLS13_ONLY_POLICIES, all_policies, constants, pack_arguments
 from stackconfig.edge import TLS13_ONLY_POLICIES as PROGRAM_TLS13_ONLY
 from tools.controls import parse_sheet
 
@@ -29,6 +30,14 @@ def test_enc1_pack_tls_allow_list_equals_the_programs() -> None:
     """ENC-1: the pack's TLS-1.3-only allow-list is the program's (stackconfig.edge), duplicated because the pack cannot import it."""
     assert TLS13_ONLY_POLICIES == PROGRAM_TLS13_ONLY
     assert all("TLS13-1-3" in p for p in TLS13_ONLY_POLICIES)
+
+
+def test_enc1_av1_pack_data_class_vocabulary_equals_the_programs() -> None:
+    """ENC-1, AV-1: the kakoi:data-class tag key and values the pack selects buckets by are the program's (components/data_class.py)."""
+    assert constants.DATA_CLASS_TAG == program_data_class.DATA_CLASS_TAG
+    assert constants.DATA_CLASSES == program_data_class.DATA_CLASSES
+    for name in ("CUSTOMER_MEDIA", "LOGS", "ARTIFACTS"):
+        assert getattr(constants, name) == getattr(program_data_class, name), name
 
 
 def test_audit1_policy_names_are_unique_and_well_formed() -> None:
