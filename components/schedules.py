@@ -409,6 +409,8 @@ class Schedules(pulumi.ComponentResource):
 
         self.dead_letter_queue_arn = self.dead_letter_queue.arn
         self.role_arn = self.role.arn
+        #: for the dashboard's alarm row (components/availability.py)
+        self.alarm_arns: list[pulumi.Output[str]] = [self.alarm.arn]
         self.register_outputs(
             {
                 "deadLetterQueueArn": self.dead_letter_queue.arn,

@@ -38,6 +38,8 @@ class App:
     iam: AppIam
     service: AppService
     scan_events: ScanEvents
+    #: the scheduled retries of the outbox and the purge queue (None before the first deploy: no app service)
+    schedules: Schedules | None = None
 
 
 def build(ctx: StackContext, cfg: StackConfig, base: Foundation, front: EdgeTier, data: Data) -> App:
@@ -243,8 +245,9 @@ def build(ctx: StackContext, cfg: StackConfig, base: Foundation, front: EdgeTier
     )
     pulumi.export("scanQueueUrl", scan_events.queue_url)
     # ---- the durable retry queues drained on a schedule (AVL-1): send_queued_email, purge_objects (components/schedules.py)
+    schedules = None
     if cfg.app.service_enabled:
-        Schedules(
+        schedules = Schedules(
             "schedules",
             SchedulesArgs(
                 context=ctx,
@@ -264,4 +267,4 @@ def build(ctx: StackContext, cfg: StackConfig, base: Foundation, front: EdgeTier
             opts=ctx.opts,
             ready=[*app_iam.service_policies, app_service.provisioning.run],
         )
-    return App(registry=registry, mail=mail, relay=relay, iam=app_iam, service=app_service, scan_events=scan_events)
+    return App(registry=registry, mail=mail, relay=relay, iam=app_iam, service=app_service, scan_events=scan_events, schedules=schedules)

@@ -3,6 +3,7 @@ purge_objects as ECS tasks of the app image, with retries, a dead-letter queue a
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import pytest
@@ -55,7 +56,9 @@ def test_avl1_each_queue_is_drained_by_a_scheduled_task_of_the_app_image(each_st
     # hardened like every app container; connected as the web role only (SQL-3)
     assert container["readonlyRootFilesystem"] is True and container["user"] == app_service.APP_USER
     assert container["linuxParameters"]["capabilities"]["drop"] == ["ALL"]
-    assert dv.secrets(container) == {k: v for k, v in dv.secrets(web).items() if k in ("DATABASE_USER", "DATABASE_PASSWORD", "DJANGO_SECRET_KEY")}
+    assert dv.secrets(container) == {
+        k: v for k, v in dv.secrets(web).items() if k in ("DATABASE_USER", "DATABASE_PASSWORD", "DJANGO_SECRET_KEY")
+    }
     assert dv.env(container) == {k: v for k, v in dv.env(web).items() if k != "PORT"}
     assert container["logConfiguration"]["options"]["awslogs-group"] == web["logConfiguration"]["options"]["awslogs-group"]
     # the app's roles: the execution role reads exactly these secrets, the task role sends mail and purges
@@ -64,16 +67,8 @@ def test_avl1_each_queue_is_drained_by_a_scheduled_task_of_the_app_image(each_st
 
 
 def _entrypoint_allowed() -> frozenset[str]:
-    import sys
-
-    from tools.stackfiles import ROOT
-
-    sys.path.insert(0, str(ROOT / "app"))
-    try:
-        from kakoi import entrypoint
-    finally:
-        sys.path.remove(str(ROOT / "app"))
-    return entrypoint.MANAGE_ALLOWED
+    """The image entrypoint's allow-list of management commands (app/ is on pytest's pythonpath)."""
+    return importlib.import_module("kakoi.entrypoint").MANAGE_ALLOWED
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
@@ -114,7 +109,9 @@ def test_cmd1_the_scheduler_role_runs_only_these_tasks_and_passes_only_their_rol
     assert not any(arn_like(pattern, dv.task_def(each_stack, "app").outputs["arn"]) for pattern in run["Resource"])
     assert not any(arn_like(pattern, dv.task_def(each_stack, "db-provision").outputs["arn"]) for pattern in run["Resource"])
     passed = st["PassTheTasksRoles"]
-    assert sorted(passed["Resource"]) == sorted([dv.role(each_stack, "execution").outputs["arn"], dv.role(each_stack, "task").outputs["arn"]])
+    assert sorted(passed["Resource"]) == sorted(
+        [dv.role(each_stack, "execution").outputs["arn"], dv.role(each_stack, "task").outputs["arn"]]
+    )
     assert passed["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
     assert st["DeadLetters"]["Action"] == "sqs:SendMessage" and st["DeadLetters"]["Resource"] == _dlq(each_stack).outputs["arn"]
     assert st["TagTheTasksItStarts"]["Condition"] == {"StringEquals": {"ecs:CreateAction": "RunTask"}}
