@@ -219,12 +219,8 @@ def test_avl1_a_lock_wait_fails_fast_with_503_and_rolls_back(stack: FaultStack) 
     assert _counts(stack.db, stack.room) == (0, 0)
 
 
-def test_avl1_a_message_sent_while_the_receiver_is_not_listening_is_delivered_when_it_listens(
-    stack: FaultStack, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """AVL-1: after a database restart each process's LISTEN connection takes up to a second to come back, and
-    PostgreSQL drops a NOTIFY nobody listens to. A message sent in that gap is stored with its NOTIFY, so the
-    receiver takes it when it LISTENs again (here: a receiver that has never listened yet), exactly once."""
+def _layer_on_private_database(stack: FaultStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the channel layer of this (test) process at the private PostgreSQL, as the web role."""
     kwargs = {
         "host": HOST,
         "port": stack.db.port,
@@ -237,6 +233,15 @@ def test_avl1_a_message_sent_while_the_receiver_is_not_listening_is_delivered_wh
         "connect_timeout": 3,
     }
     monkeypatch.setattr(layer_module, "connection_kwargs", lambda: dict(kwargs))
+
+
+def test_avl1_a_message_sent_while_the_receiver_is_not_listening_is_delivered_when_it_listens(
+    stack: FaultStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AVL-1: after a database restart each process's LISTEN connection takes up to a second to come back, and
+    PostgreSQL drops a NOTIFY nobody listens to. A message sent in that gap is stored with its NOTIFY, so the
+    receiver takes it when it LISTENs again (here: a receiver that has never listened yet), exactly once."""
+    _layer_on_private_database(stack, monkeypatch)
 
     async def scenario() -> list[dict[str, Any]]:
         sender, receiver = layer_module.PostgresChannelLayer(), layer_module.PostgresChannelLayer()
@@ -266,18 +271,7 @@ def test_avl1_the_channel_layer_survives_its_postgresql_restarting(stack: FaultS
     """AVL-1: the channel layer's backend (PostgreSQL, LISTEN/NOTIFY) is stopped under a live layer: a send fails
     fast (the signalling consumer then keeps the message and retries it), the listener reconnects
     by itself once the database is back, group memberships survive, and messages flow again within the bound."""
-    kwargs = {
-        "host": HOST,
-        "port": stack.db.port,
-        "dbname": "kakoi",
-        "user": "kakoi_web",
-        "password": stack.web_password,
-        "application_name": "kakoi-layer",
-        "options": "-c search_path=kakoi",
-        "autocommit": True,
-        "connect_timeout": 3,
-    }
-    monkeypatch.setattr(layer_module, "connection_kwargs", lambda: dict(kwargs))
+    _layer_on_private_database(stack, monkeypatch)
 
     async def scenario() -> tuple[float, float]:
         layer = layer_module.PostgresChannelLayer()
