@@ -21,6 +21,7 @@ from components.mail import Mail, MailArgs
 from components.registry import ImageSpec, Registry, RegistryArgs
 from components.relay import Relay, RelayArgs
 from components.scan_events import ScanEvents, ScanEventsArgs
+from components.schedules import Schedules, SchedulesArgs
 from stackconfig import StackConfig
 from tiers.data import Data
 from tiers.edge import EdgeTier
@@ -37,6 +38,8 @@ class App:
     iam: AppIam
     service: AppService
     scan_events: ScanEvents
+    #: the scheduled retries of the outbox and the purge queue (None before the first deploy: no app service)
+    schedules: Schedules | None = None
 
 
 def build(ctx: StackContext, cfg: StackConfig, base: Foundation, front: EdgeTier, data: Data) -> App:
@@ -241,4 +244,27 @@ def build(ctx: StackContext, cfg: StackConfig, base: Foundation, front: EdgeTier
         service_ready=[*app_iam.service_policies, app_service.provisioning.run],
     )
     pulumi.export("scanQueueUrl", scan_events.queue_url)
-    return App(registry=registry, mail=mail, relay=relay, iam=app_iam, service=app_service, scan_events=scan_events)
+    # ---- the durable retry queues drained on a schedule (AVL-1): send_queued_email, purge_objects (components/schedules.py)
+    schedules = None
+    if cfg.app.service_enabled:
+        schedules = Schedules(
+            "schedules",
+            SchedulesArgs(
+                context=ctx,
+                cluster_arn=app_service.cluster.arn,
+                image_ref=registry.image_ref,
+                cpu_architecture=cfg.app.cpu_architecture,
+                execution_role_arn=app_iam.execution_role_arn,
+                task_role_arn=app_iam.task_role_arn,
+                log_group_name=app_service.log_group_name,
+                environment=app_env,
+                web_secret_arn=data.database.web_secret_arn,
+                django_secret_arn=app_iam.django_secret_arn,
+                subnet_ids=base.network.private_subnet_ids,
+                security_group_id=base.sgs.app_sg_id,
+                alerts_topic_arn=base.alerts.topic_arn,
+            ),
+            opts=ctx.opts,
+            ready=[*app_iam.service_policies, app_service.provisioning.run],
+        )
+    return App(registry=registry, mail=mail, relay=relay, iam=app_iam, service=app_service, scan_events=scan_events, schedules=schedules)
