@@ -8,6 +8,8 @@ stopped and started during the run; nothing shared is touched) and collects the 
 
 * database stopped (fast / immediate): database accepting connections -> first 200, same process;
 * channel layer's PostgreSQL restarted: database back -> a group message delivered;
+* a signalling message (an offer) sent between two call sockets while PostgreSQL is down: database back ->
+  delivered to the other socket (neither socket closed);
 * S3 endpoint back -> first confirmation 200;
 * relay killed for 2 s during a call: relay back -> audio on both sides, and the longest audio gap;
 * web server restarted during a call: server back -> audio on both sides, and the longest audio gap.

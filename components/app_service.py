@@ -40,7 +40,7 @@
 * The cluster, log group, task definitions, service and autoscaling are declared with the
   helpers every ECS workload shares (components/ecs_task.py).
 * **Service** in the private subnets without public IPs (ECS.2), behind the load
-  balancer's target group (which checks ``/healthz/ready``); rolling deployments at 100 %
+  balancer's target group (which checks liveness, ``/healthz/live``: components/edge.py); rolling deployments at 100 %
   minimum healthy / 200 % maximum, so capacity never drops during a release; the
   deployment circuit breaker with rollback (REC-1); ECS Exec only with ``kakoi:ecsExec``.
   Fargate spreads a service's tasks over the availability zones of the subnets it is
@@ -54,9 +54,11 @@
   (``ALBRequestCountPerTarget``, resource label ``<lb arn suffix>/<tg arn suffix>``).
   Autoscaling owns the desired count after creation (``ignore_changes``).
 * **Container health check** on ``web``: ``/healthz/live`` (the process answers) with the
-  image's Python, since the image has no curl. Readiness (``/healthz/ready``, the
-  database reachable) stays with the target group: a database outage should take tasks
-  out of the load balancer, not make ECS kill and restart every task at once.
+  image's Python, since the image has no curl. The target group checks the same path:
+  ECS replaces tasks that either check reports unhealthy, and a database outage must not
+  make ECS kill and restart every task at once (each recovers by itself when the database
+  is back; docs/database-failover.md). Readiness (``/healthz/ready``, the database
+  reachable) is the public canary's path and the operators' check.
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ DB_PROVISION_COMMAND = ["migrate"]
 APP_USER = "10001:10001"
 #: the only writable path of the containers: a per-container ephemeral task volume (not the host's /tmp)
 TMP_PATH = "/tmp"  # noqa: S108
-#: the liveness endpoint of the app (the target group checks readiness, /healthz/ready)
+#: the liveness endpoint of the app (the target group checks it too: components/edge.py HEALTH_CHECK_PATH)
 HEALTH_PATH_LIVE = "/healthz/live"
 #: the image's Python (the health check's HTTP client: the image has no curl)
 PYTHON = "python"

@@ -46,7 +46,18 @@ CONTROLS: dict[str, str] = {
     "AVL-1": "load balancer over the public subnets of every availability zone",
 }
 
-HEALTH_CHECK_PATH = "/healthz/ready"
+#: The target group checks liveness (the process serves), not readiness (the database answers).
+#: ECS replaces every task a target group reports unhealthy ("The service scheduler also replaces
+#: tasks determined to be unhealthy after ... a load balancer target group health check fails",
+#: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_services.html), so a readiness
+#: check would turn a database failover longer than 45 s (3 checks, 15 s apart) into every web task
+#: being killed and restarted, although each recovers by itself 0.04 s after the database is back.
+#: During a database outage a live task answers each page with 503 + Retry-After and the friendly
+#: page, exactly what the ALB's fail-open would have routed to anyway. Readiness (/healthz/ready)
+#: stays the public probe's path (components/availability.py, the canary and service-down) and the
+#: operators' check; a new task proves its database connection before it registers: `web` starts
+#: only after `migrate` exited 0 (components/app_service.py). docs/database-failover.md.
+HEALTH_CHECK_PATH = "/healthz/live"
 #: The ALB closes a connection on which nothing was sent for this long, WebSockets included
 #: (signalling under /ws/ for live calls, CONTRACTS.md). The app sends a heartbeat on every socket
 #: at least every 25 s (and the server pings every 20 s: app/kakoi/asgi_worker.py), so 60 s tolerates

@@ -22,6 +22,7 @@ from components.mail import Mail, MailArgs
 from components.registry import ImageSpec, Registry, RegistryArgs
 from components.relay import Relay, RelayArgs
 from components.scan_events import ScanEvents, ScanEventsArgs
+from components.schedules import Schedules, SchedulesArgs
 from stackconfig import StackConfig
 from tiers.data import Data
 from tiers.edge import EdgeTier
@@ -38,6 +39,8 @@ class App:
     iam: AppIam
     service: AppService
     scan_events: ScanEvents
+    #: the scheduled retries of the outbox and the purge queue (None before the first deploy: no app service)
+    schedules: Schedules | None = None
 
 
 def build(ctx: StackContext, cfg: StackConfig, base: Foundation, front: EdgeTier, data: Data) -> App:
@@ -112,6 +115,29 @@ def build(ctx: StackContext, cfg: StackConfig, base: Foundation, front: EdgeTier
         ),
         opts=ctx.opts,
     )
+    # ---- the durable retry queues drained on a schedule (AVL-1): send_queued_email, purge_objects (components/schedules.py)
+    schedules = None
+    if cfg.app.service_enabled:
+        schedules = Schedules(
+            "schedules",
+            SchedulesArgs(
+                context=ctx,
+                cluster_arn=service.cluster.arn,
+                image_ref=service.image_ref,
+                cpu_architecture=cfg.app.cpu_architecture,
+                execution_role_arn=iam.execution_role_arn,
+                task_role_arn=iam.task_role_arn,
+                log_group_name=service.log_group_name,
+                environment=service.environment,
+                web_secret_arn=data.database.web_secret_arn,
+                django_secret_arn=iam.django_secret_arn,
+                subnet_ids=service.subnet_ids,
+                security_group_id=service.security_group_id,
+                alerts_topic_arn=base.alerts.topic_arn,
+            ),
+            opts=ctx.opts,
+            ready=[*iam.service_policies, service.provisioning.run],
+        )
 
     pulumi.export("relayUrl", relay.turn_urls)
     pulumi.export("relayLoadBalancerDnsName", relay.dns_name)
@@ -128,4 +154,4 @@ def build(ctx: StackContext, cfg: StackConfig, base: Foundation, front: EdgeTier
     pulumi.export("djangoSecretArn", iam.django_secret_arn)
     pulumi.export("mailDkimRecords", [{"name": n, "value": v} for n, v in mail.dkim_records])
     pulumi.export("scanQueueUrl", scan_events.queue_url)
-    return App(registry=registry, mail=mail, relay=relay, iam=iam, service=service, scan_events=scan_events)
+    return App(registry=registry, mail=mail, relay=relay, iam=iam, service=service, scan_events=scan_events, schedules=schedules)

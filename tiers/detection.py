@@ -88,7 +88,7 @@ def build(ctx: StackContext, cfg: StackConfig, base: Foundation, front: EdgeTier
             access_logs_bucket=base.logs.access_logs_bucket_name,
             monitored=monitored,
             findings_rule_names=[guardduty.findings_rule_name, guardduty.malware_rule_name],
-            alarm_arns=[*alarms.alarm_arns, *app.scan_events.alarm_arns],
+            alarm_arns=[*alarms.alarm_arns, *app.scan_events.alarm_arns, *(app.schedules.alarm_arns if app.schedules else [])],
             down_alarm_names=alarms.down_alarm_names,
         ),
         opts=ctx.opts,

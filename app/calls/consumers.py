@@ -12,6 +12,14 @@ with the documented code. The server sends a heartbeat every HEARTBEAT_SECONDS (
 call never meets the load balancer's idle timeout), re-checks the session on each beat, and
 renews the TURN credentials before they expire. Ending the session (sign-out, password change,
 deletion) closes the socket at once (calls.signals) and at the latest at the next heartbeat.
+
+While the database (and so the channel layer, calls.layer) is unavailable - a failover, a restart -
+a signalling message is not dropped: the consumer keeps it and retries (backoff up to
+RETRY_MAX_DELAY_SECONDS) until the layer takes it, in order (the socket's later messages wait behind
+it), for up to DATABASE_WAIT_SECONDS; the layer stores it, so the receiving socket gets it even if its
+own listener reconnects later. The heartbeat skips the session check meanwhile: nothing can end a
+session without writing the database. Only an outage longer than that closes the socket with 4500
+(the page then reconnects and rejoins).
 """
 
 from __future__ import annotations
@@ -20,14 +28,16 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import urlsplit
 
+import psycopg
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http.request import split_domain_port, validate_host
 
 from calls import protocol, service, turn
@@ -43,6 +53,32 @@ CONTROLS: dict[str, str] = {
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 20  # < 25 s (CONTRACTS.md), far below the load balancer's idle timeout
+#: how long a signalling message waits for the database to come back (RDS: failovers typically 60-120 s,
+#: docs/database-failover.md) before the socket is closed with 4500 and the page rejoins
+DATABASE_WAIT_SECONDS = 120.0
+RETRY_FIRST_DELAY_SECONDS = 0.2
+RETRY_MAX_DELAY_SECONDS = 2.0
+#: the database (Django's connection or the channel layer's) is unreachable, restarting or failing over
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
+
+
+async def until_database_available[T](call: Callable[[], Awaitable[T]], wait_seconds: float | None = None) -> T:
+    """`await call()`, retried with backoff while the database is unavailable, for up to `wait_seconds`
+    (DATABASE_WAIT_SECONDS); the last error is raised after that."""
+    deadline = time.monotonic() + (DATABASE_WAIT_SECONDS if wait_seconds is None else wait_seconds)
+    delay = RETRY_FIRST_DELAY_SECONDS
+    warned = False
+    while True:
+        try:
+            return await call()
+        except DATABASE_UNAVAILABLE:
+            if time.monotonic() + delay > deadline:
+                raise
+            if not warned:
+                logger.warning("database unavailable for a signalling message; retrying until it is back", exc_info=True)
+                warned = True
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_DELAY_SECONDS)
 
 
 def _headers(scope: Mapping[str, Any]) -> dict[str, str]:
@@ -148,14 +184,26 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
 
     async def _beat(self) -> None:
         user = self.me
+        unavailable_since: float | None = None
         try:
             while True:
                 await asyncio.sleep(HEARTBEAT_SECONDS)
-                if not await database_sync_to_async(service.still_valid)(user):
+                try:
+                    valid = await database_sync_to_async(service.still_valid)(user)
+                    if valid and self.room_id is not None:
+                        await database_sync_to_async(service.touch)(user, self.channel_name)
+                    unavailable_since = None
+                except DATABASE_UNAVAILABLE:
+                    # Signing out, a password change, a deletion: each writes the database, so none can have
+                    # happened while it is down; check again at the next beat (the socket stays, the call goes on).
+                    unavailable_since = unavailable_since or time.monotonic()
+                    if time.monotonic() - unavailable_since > DATABASE_WAIT_SECONDS:
+                        raise
+                    logger.warning("session check skipped: the database is unavailable")
+                    valid = True
+                if not valid:
                     await self._close(protocol.CLOSE_SESSION_ENDED)
                     return
-                if self.room_id is not None:
-                    await database_sync_to_async(service.touch)(user, self.channel_name)
                 await self.send_json({"type": "heartbeat"})
                 if time.monotonic() >= self.turn_renew_at:
                     await self._send_turn()
@@ -208,24 +256,24 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "code": "not_in_room"})
             return
         target = str(message["to"])
+        room_id = self.room_id
         channel = self.peers.get(target)
         if channel is None:
-            channel = await database_sync_to_async(service.peer_channel)(self.me, self.room_id, message["to"])
+            channel = await until_database_available(lambda: database_sync_to_async(service.peer_channel)(self.me, room_id, message["to"]))
             if channel is not None and channel != self.channel_name:
                 self.peers[target] = channel  # forgotten when the room says the peer left
         if channel is None or channel == self.channel_name:
             await self.send_json({"type": "error", "code": "no_peer"})
             return
-        await self.channel_layer.send(
-            channel,
-            {
-                "type": "peer.signal",
-                "room": str(self.room_id),
-                "company": str(self.me.company_id),
-                "to": target,
-                "payload": {"type": "signal", "from": self.participant_id, "data": message["data"]},
-            },
-        )
+        event = {
+            "type": "peer.signal",
+            "room": str(room_id),
+            "company": str(self.me.company_id),
+            "to": target,
+            "payload": {"type": "signal", "from": self.participant_id, "data": message["data"]},
+        }
+        # kept and retried while the database is down (a failover): the message is delivered once it is back
+        await until_database_available(lambda: self.channel_layer.send(channel, event))
 
     async def _leave(self) -> None:
         if self.room_id is None or self.user is None:

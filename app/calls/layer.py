@@ -6,9 +6,14 @@ cannot be made to refuse TLS 1.2). How it works:
 
 * Each layer instance (one per process and event loop) has a client id; its channels are
   ``<prefix>.<client>!<random>`` and it LISTENs on ``kakoi_layer_<client>``.
-* ``send`` NOTIFYs the owning client with the message (JSON); a message too big for NOTIFY's
-  8000-byte payload is stored in ``calls_layermessage`` and the NOTIFY carries only its id
-  (the receiver deletes it with DELETE ... RETURNING).
+* ``send`` stores the message (JSON) in ``calls_layermessage`` and NOTIFYs the owning client
+  with its id, in one statement (one transaction: the row and the NOTIFY commit together); the
+  receiver takes it with DELETE ... RETURNING, so each message is delivered at most once.
+* Nothing is lost while a receiver's LISTEN connection is down (a database restart or failover:
+  NOTIFYs sent while nobody listens are dropped by PostgreSQL): every time the listener has
+  (re)connected and LISTENs again, it first takes every stored message of its own channels that
+  has not expired (oldest first). A sender whose database is down gets the error at once and may
+  retry (calls.consumers does, for signalling messages); docs/runbooks/faults.md.
 * Groups live in ``calls_layergroup`` (group, channel, expiry); ``group_send`` looks the
   members up and NOTIFYs each.
 
@@ -42,7 +47,7 @@ CONTROLS: dict[str, str] = {
 
 logger = logging.getLogger(__name__)
 
-NOTIFY_LIMIT = 7900  # PostgreSQL's NOTIFY payload limit is 8000 bytes
+NOTIFY_LIMIT = 7900  # PostgreSQL's NOTIFY payload limit is 8000 bytes (group_send_in_transaction's inline payloads)
 LISTEN_PREFIX = "kakoi_layer_"
 PURGE_INTERVAL_SECONDS = 300
 
@@ -129,6 +134,8 @@ class PostgresChannelLayer(BaseChannelLayer):
             try:
                 async with await psycopg.AsyncConnection.connect(**connection_kwargs()) as conn:
                     await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(LISTEN_PREFIX + self.client)))
+                    # what was stored while nobody listened (its NOTIFY is lost): before the live NOTIFYs
+                    await self._drain(state)
                     state.listening.set()
                     async for notify in conn.notifies():
                         await self._deliver(state, notify.payload)
@@ -139,6 +146,27 @@ class PostgresChannelLayer(BaseChannelLayer):
                 logger.warning("channel layer listener lost its connection; reconnecting", exc_info=True)
                 state.listening.clear()
                 await asyncio.sleep(1)
+
+    async def _drain(self, state: _LoopState) -> None:
+        """Deliver every unexpired stored message of this client's channels, oldest first."""
+        async with self._connection() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM calls_layermessage WHERE id IN (SELECT id FROM calls_layermessage "
+                "WHERE channel LIKE %s AND expires >= %s FOR UPDATE SKIP LOCKED) RETURNING id, channel, body",
+                [f"%.{self.client}!%", time.time()],
+            )
+            rows = await cursor.fetchall()
+        for _id, channel, body in sorted(rows):
+            self._enqueue(state, channel, body)
+
+    def _enqueue(self, state: _LoopState, channel: str, body: str) -> None:
+        queue = state.queues.get(channel)
+        if queue is None:
+            return  # nobody receives on that channel any more
+        if queue.full():
+            logger.warning("channel %s is full; message dropped", channel)
+            return
+        queue.put_nowait(json.loads(body))
 
     async def _deliver(self, state: _LoopState, payload: str) -> None:
         if payload.startswith("@"):
@@ -154,13 +182,7 @@ class PostgresChannelLayer(BaseChannelLayer):
                 return
         else:
             channel, _, body = payload.partition("\n")
-        queue = state.queues.get(channel)
-        if queue is None:
-            return  # nobody receives on that channel any more
-        if queue.full():
-            logger.warning("channel %s is full; message dropped", channel)
-            return
-        queue.put_nowait(json.loads(body))
+        self._enqueue(state, channel, body)
 
     # --- channel layer API ------------------------------------------------------------------
     async def new_channel(self, prefix: str = "specific") -> str:
@@ -176,19 +198,14 @@ class PostgresChannelLayer(BaseChannelLayer):
         self.require_valid_channel_name(channel)
         body = json.dumps(message, separators=(",", ":"))
         client = self._client_of(channel)
-        payload = f"{channel}\n{body}"
-        if len(payload.encode()) > NOTIFY_LIMIT:
-            async with self._connection() as conn:
-                cursor = await conn.execute(
-                    "INSERT INTO calls_layermessage (channel, body, expires) VALUES (%s, %s, %s) RETURNING id",
-                    [channel, body, time.time() + self.expiry],
-                )
-                row = await cursor.fetchone()
-            if row is None:
-                raise RuntimeError("the channel layer could not store a message")
-            payload = f"@{row[0]}"
+        # stored and announced in one statement: a receiver that is not listening right now (its
+        # connection is being re-established) takes it when it LISTENs again (_drain)
         async with self._connection() as conn:
-            await conn.execute("SELECT pg_notify(%s, %s)", [LISTEN_PREFIX + client, payload])
+            await conn.execute(
+                "WITH stored AS (INSERT INTO calls_layermessage (channel, body, expires) VALUES (%s, %s, %s) RETURNING id) "
+                "SELECT pg_notify(%s, '@' || stored.id) FROM stored",
+                [channel, body, time.time() + self.expiry, LISTEN_PREFIX + client],
+            )
 
     async def receive(self, channel: str) -> dict[str, Any]:
         self.require_valid_channel_name(channel)

@@ -84,7 +84,8 @@ class LayerGroup(models.Model):
 
 
 class LayerMessage(models.Model):
-    """A channel-layer message too large for one NOTIFY (calls.layer); deleted when delivered or expired."""
+    """A channel-layer message (calls.layer): stored with its NOTIFY, so a receiver that was not listening takes it
+    when it LISTENs again; deleted when delivered or expired."""
 
     channel = models.CharField(max_length=200)
     body = models.TextField()

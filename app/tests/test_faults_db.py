@@ -12,23 +12,28 @@ uvicorn worker, production settings). Expected behaviour, asserted:
 * once the database is back, the same process answers 200 again by itself (no restart): the time
   from the database accepting connections to the first 200 is measured and bounded;
 * a request whose connection is killed mid-transaction (pg_terminate_backend, as a failover does),
-  or whose lock wait exceeds lock_timeout, answers 503 and leaves no half-written rows.
+  or whose lock wait exceeds lock_timeout, answers 503 and leaves no half-written rows;
+* the channel layer (LISTEN/NOTIFY on the same PostgreSQL) recovers by itself, a message sent while a
+  receiver is not listening is delivered when it listens again, and a signalling message a call page sends
+  while the database is down reaches the other page once it is back, without either socket closing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 from calls import layer as layer_module
-from fault_servers import HOST, AppServer, PrivatePostgres, Response, app_env, django_run, seed
+from fault_servers import HOST, HOST_HEADER, AppServer, PrivatePostgres, Response, app_env, django_run, seed
 
 #: bound on "database back -> first 200" (CONN_HEALTH_CHECKS + reconnect on the next request)
 RECOVERY_BOUND_SECONDS = 5.0
@@ -214,10 +219,8 @@ def test_avl1_a_lock_wait_fails_fast_with_503_and_rolls_back(stack: FaultStack) 
     assert _counts(stack.db, stack.room) == (0, 0)
 
 
-def test_avl1_the_channel_layer_survives_its_postgresql_restarting(stack: FaultStack, monkeypatch: pytest.MonkeyPatch) -> None:
-    """AVL-1: the channel layer's backend (PostgreSQL, LISTEN/NOTIFY) is stopped under a live layer: a send fails
-    fast (the consumer then closes the socket with 4500 and the call page reconnects), the listener reconnects
-    by itself once the database is back, group memberships survive, and messages flow again within the bound."""
+def _layer_on_private_database(stack: FaultStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the channel layer of this (test) process at the private PostgreSQL, as the web role."""
     kwargs = {
         "host": HOST,
         "port": stack.db.port,
@@ -230,6 +233,45 @@ def test_avl1_the_channel_layer_survives_its_postgresql_restarting(stack: FaultS
         "connect_timeout": 3,
     }
     monkeypatch.setattr(layer_module, "connection_kwargs", lambda: dict(kwargs))
+
+
+def test_avl1_a_message_sent_while_the_receiver_is_not_listening_is_delivered_when_it_listens(
+    stack: FaultStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AVL-1: after a database restart each process's LISTEN connection takes up to a second to come back, and
+    PostgreSQL drops a NOTIFY nobody listens to. A message sent in that gap is stored with its NOTIFY, so the
+    receiver takes it when it LISTENs again (here: a receiver that has never listened yet), exactly once."""
+    _layer_on_private_database(stack, monkeypatch)
+
+    async def scenario() -> list[dict[str, Any]]:
+        sender, receiver = layer_module.PostgresChannelLayer(), layer_module.PostgresChannelLayer()
+        channel = await receiver.new_channel()
+        await sender.send(channel, {"type": "peer.signal", "n": 1})  # nobody LISTENs for `receiver` yet
+        await sender.send(channel, {"type": "peer.signal", "n": 2})
+        got = [await asyncio.wait_for(receiver.receive(channel), 5), await asyncio.wait_for(receiver.receive(channel), 5)]
+        late = asyncio.ensure_future(receiver.receive(channel))
+        await sender.send(channel, {"type": "peer.signal", "n": 3})  # live, by NOTIFY
+        got.append(await asyncio.wait_for(late, 5))
+        for layer in (sender, receiver):
+            for state in layer._states.values():
+                if state.listener is not None:
+                    state.listener.cancel()
+                if state.conn is not None:
+                    await state.conn.close()
+        return got
+
+    got = asyncio.run(scenario())
+    assert [m["n"] for m in got] == [1, 2, 3]
+    with stack.db.admin() as conn:
+        left = conn.execute("SELECT count(*) FROM kakoi.calls_layermessage").fetchone()
+    assert left is not None and left[0] == 0, "a delivered message was left stored"
+
+
+def test_avl1_the_channel_layer_survives_its_postgresql_restarting(stack: FaultStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """AVL-1: the channel layer's backend (PostgreSQL, LISTEN/NOTIFY) is stopped under a live layer: a send fails
+    fast (the signalling consumer then keeps the message and retries it), the listener reconnects
+    by itself once the database is back, group memberships survive, and messages flow again within the bound."""
+    _layer_on_private_database(stack, monkeypatch)
 
     async def scenario() -> tuple[float, float]:
         layer = layer_module.PostgresChannelLayer()
@@ -266,3 +308,77 @@ def test_avl1_the_channel_layer_survives_its_postgresql_restarting(stack: FaultS
     assert failed_in < FAIL_FAST_SECONDS
     assert recovery < RECOVERY_BOUND_SECONDS
     print(f"\nAVL-1 channel layer: send failed in {failed_in:.2f} s while down; database back -> message delivered in {recovery:.2f} s")
+
+
+def test_avl1_a_signalling_message_sent_while_the_database_is_down_is_delivered_after_recovery(stack: FaultStack) -> None:
+    """AVL-1: two call pages' sockets (the app as the container runs it) are in one room; PostgreSQL - the channel
+    layer's backend - is stopped, one page sends an offer to the other, the database is started again: the offer is
+    delivered to the other page, neither socket is closed, and no message is lost or reordered (a candidate sent
+    right behind the offer arrives after it)."""
+    from websockets.asyncio.client import ClientConnection, connect
+
+    async def open_socket() -> ClientConnection:
+        socket = await connect(
+            f"ws://{HOST_HEADER}:{stack.app.port}/ws/calls/",
+            host=HOST,
+            port=stack.app.port,
+            origin=f"https://{HOST_HEADER}:{stack.app.port}",  # type: ignore[arg-type]  # an Origin header value
+            additional_headers={"Cookie": f"__Host-sessionid={stack.session}", "X-Forwarded-Proto": "https"},
+            open_timeout=10,
+        )
+        return socket
+
+    async def next_of(socket: ClientConnection, kind: str, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            message = json.loads(await asyncio.wait_for(socket.recv(), max(0.01, deadline - time.monotonic())))
+            if message["type"] == kind:
+                return message
+
+    # a room of its own (the seeded one may have been deleted by the tests above)
+    token, cookie = _csrf(stack.app, stack.session)
+    created = stack.app.request(
+        "POST", "/calls/rooms/", session=stack.session, cookies=cookie, body=f"csrfmiddlewaretoken={token}&name=Signalling+fault"
+    )
+    assert created.status == 302, created.status
+    room = created.headers["location"].rstrip("/").rsplit("/", 1)[-1]
+
+    async def scenario() -> tuple[float, float]:
+        a, b = await open_socket(), await open_socket()
+        try:
+            await next_of(a, "turn", 5)
+            await next_of(b, "turn", 5)
+            await a.send(json.dumps({"type": "join", "room": room}))
+            await next_of(a, "joined", 5)
+            await b.send(json.dumps({"type": "join", "room": room}))
+            b_self = (await next_of(b, "joined", 5))["self"]["id"]
+            assert (await next_of(a, "peer-joined", 5))["peer"]["id"] == b_self
+            offer = {"type": "signal", "to": b_self, "data": {"kind": "offer", "sdp": "v=0 offer sent during the outage"}}
+            candidate = {"type": "signal", "to": b_self, "data": {"kind": "candidate", "candidate": {"candidate": "", "sdpMid": "0"}}}
+            await asyncio.to_thread(stack.db.stop, "fast")
+            try:
+                sent = time.monotonic()
+                await a.send(json.dumps(offer))
+                await a.send(json.dumps(candidate))
+                # nothing can arrive while the database is down; the sockets stay open
+                with pytest.raises(TimeoutError):
+                    await next_of(b, "signal", 2.0)
+                down_for = time.monotonic() - sent
+            finally:
+                await asyncio.to_thread(stack.db.start)
+            back = time.monotonic()
+            got = await next_of(b, "signal", RECOVERY_BOUND_SECONDS * 2)
+            recovery = time.monotonic() - back
+            assert got["data"] == offer["data"], got
+            assert (await next_of(b, "signal", 5))["data"]["kind"] == "candidate"
+            # both sockets are still the same open sockets: the call was not torn down
+            await a.send(json.dumps({"type": "media", "audio": True, "video": False}))
+            assert (await next_of(b, "peer-media", 5))["video"] is False
+            return down_for, recovery
+        finally:
+            await a.close()
+            await b.close()
+
+    down_for, recovery = asyncio.run(scenario())
+    assert recovery < RECOVERY_BOUND_SECONDS, recovery
+    print(f"\nAVL-1 signalling: offer sent with the database down ({down_for:.1f} s); database back -> delivered in {recovery:.2f} s")

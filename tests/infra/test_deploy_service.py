@@ -201,6 +201,19 @@ def test_avl1_web_liveness_check_uses_python_not_curl(each_stack: StackView) -> 
     assert web["portMappings"] == [{"name": "http", "containerPort": 8000, "hostPort": 8000, "protocol": "tcp"}]
 
 
+def test_avl1_health_checks_are_coherent_liveness_for_ecs_readiness_for_the_probe(each_stack: StackView) -> None:
+    """AVL-1: both checks that make ECS replace a task (the target group's and the container's) probe the same
+    liveness path, which never touches the database; the public canary alone probes readiness (/healthz/ready),
+    and the web container starts only after `migrate` proved the database connection."""
+    web = dv.containers(each_stack, "app")["web"]
+    tg = each_stack.one("aws:lb/targetGroup:TargetGroup", "edge")
+    assert tg.inputs["healthCheck"]["path"] == app_service.HEALTH_PATH_LIVE == "/healthz/live"
+    assert f"http://127.0.0.1:8000{app_service.HEALTH_PATH_LIVE}'" in web["healthCheck"]["command"][3]
+    assert web["dependsOn"] == [{"containerName": "migrate", "condition": "SUCCESS"}]
+    canary = each_stack.one("aws:synthetics/canary:Canary")
+    assert canary.inputs["runConfig"]["environmentVariables"]["HEALTH_URL"].endswith("/healthz/ready")
+
+
 # ---- service -------------------------------------------------------------------------------
 
 
@@ -232,11 +245,11 @@ def test_rec1_deployments_roll_back_automatically_and_keep_full_capacity(each_st
 
 
 def test_avl1_service_is_behind_the_target_group_after_the_listener_and_policies(each_stack: StackView) -> None:
-    """AVL-1: web:8000 registers with the target group (readiness checks), once the listener and role policies exist."""
+    """AVL-1: web:8000 registers with the target group (liveness checks), once the listener and role policies exist."""
     svc = _service(each_stack)
     tg = each_stack.one("aws:lb/targetGroup:TargetGroup", "edge")
     assert svc.inputs["loadBalancers"] == [{"targetGroupArn": tg.outputs["arn"], "containerName": "web", "containerPort": 8000}]
-    assert tg.inputs["healthCheck"]["path"] == "/healthz/ready"
+    assert tg.inputs["healthCheck"]["path"] == "/healthz/live"
     https = next(r for r in each_stack.of_type("aws:lb/listener:Listener") if r.inputs["port"] == 443)
     assert https.urn in svc.dependencies
     for role in ("execution", "task"):

@@ -180,11 +180,16 @@ def test_enc1_existing_certificate_arn_is_used_as_is() -> None:
     assert not view.of_type("aws:route53/record:Record")
 
 
-def test_target_group_health_checks_the_readiness_path(each_stack: StackView) -> None:
+def test_avl1_target_group_health_checks_liveness_not_readiness(each_stack: StackView) -> None:
+    """AVL-1: the target group checks /healthz/live, so a database failover (readiness 503 on every task)
+    never makes ECS replace every web task; 3 failures 15 s apart still take a dead process out."""
     tg = each_stack.one("aws:lb/targetGroup:TargetGroup", "edge")
     assert tg.inputs["targetType"] == "ip"
     assert tg.inputs["port"] == 8000
-    assert tg.inputs["healthCheck"]["path"] == "/healthz/ready"
+    check = tg.inputs["healthCheck"]
+    assert check["path"] == "/healthz/live"
+    assert check["matcher"] == "200"
+    assert (check["interval"], check["unhealthyThreshold"]) == (15, 3)
 
 
 # ---- dual stack (kakoi:ipv6, on by default) -----------------------------------------------
