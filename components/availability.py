@@ -66,6 +66,7 @@ import pulumi_aws as aws
 
 from components import bucket_baseline, iam_policies, kms, kms_policies, s3_policies
 from components.alarms import RUNBOOK, Monitored
+from components.contract import contract
 from components.iam_policies import Statement
 
 CONTROLS: dict[str, str] = {
@@ -79,7 +80,7 @@ SCRIPT = Path(__file__).parent / "canary" / "healthz_canary.py"
 #: path of the script inside the zip: Python canaries keep it under python/
 ZIP_ENTRY = "python/healthz_canary.py"
 HANDLER = "healthz_canary.handler"
-HEALTH_PATH = "/healthz/ready"
+HEALTH_PATH = contract.HEALTH_READY_PATH
 SCHEDULE = "rate(1 minute)"
 ARTIFACTS_PREFIX = "artifacts/"
 CODE_PREFIX = "code/"

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.contract import contract
 from components.log_archive import PREFIX_ALB, PREFIX_ALB_CONNECTIONS
 
 CONTROLS: dict[str, str] = {
@@ -42,7 +43,7 @@ CONTROLS: dict[str, str] = {
     "AVL-1": "load balancer over the public subnets of every availability zone",
 }
 
-HEALTH_CHECK_PATH = "/healthz/ready"
+HEALTH_CHECK_PATH = contract.HEALTH_READY_PATH
 #: The ALB closes a connection on which nothing was sent for this long, WebSockets included
 #: (signalling under /ws/ for live calls, CONTRACTS.md). The app sends a heartbeat on every socket
 #: at least every 25 s (and the server pings every 20 s: app/kakoi/asgi_worker.py), so 60 s tolerates

@@ -64,6 +64,7 @@ import pulumi_aws as aws
 
 from components import app_iam, app_service
 from components.certificate import Certificate, CertificateArgs
+from components.contract import contract
 from components.log_archive import PREFIX_NLB_RELAY
 
 CONTROLS: dict[str, str] = {
@@ -80,7 +81,7 @@ CONTROLS: dict[str, str] = {
 }
 
 #: the relay container's name (the target group and the alarms refer to it)
-CONTAINER = "relay"
+CONTAINER = contract.RELAY.name
 #: the image's only writable path (CONTRACTS.md): an ephemeral task volume, the self-signed key pair goes here
 RUN_PATH = "/run/kakoi-turn"
 RUN_VOLUME = "relay-run"
@@ -111,15 +112,15 @@ def relay_environment(
     """The relay container's plain environment (CONTRACTS.md); TURN_SECRET comes through `secrets`.
     TURN_TLS_CERT/TURN_TLS_KEY stay unset: the entrypoint generates a self-signed pair for the NLB."""
     return {
-        "TURN_REALM": realm,
-        "TURN_LISTEN_PORT": str(listen_port),
-        "TURN_MIN_PORT": str(min_port),
-        "TURN_MAX_PORT": str(max_port),
+        contract.RelayEnv.TURN_REALM: realm,
+        contract.RelayEnv.TURN_LISTEN_PORT: str(listen_port),
+        contract.RelayEnv.TURN_MIN_PORT: str(min_port),
+        contract.RelayEnv.TURN_MAX_PORT: str(max_port),
         # the only peers a relayed address may send to: the relay tasks' own subnets (relay-to-relay media);
         # the security group narrows it further to the relay tasks themselves
-        "TURN_ALLOWED_PEER_CIDRS": ",".join(allowed_peer_cidrs),
-        "TURN_USER_QUOTA": str(user_quota),
-        "TURN_TOTAL_QUOTA": str(total_quota),
+        contract.RelayEnv.TURN_ALLOWED_PEER_CIDRS: ",".join(allowed_peer_cidrs),
+        contract.RelayEnv.TURN_USER_QUOTA: str(user_quota),
+        contract.RelayEnv.TURN_TOTAL_QUOTA: str(total_quota),
     }
 
 
@@ -131,7 +132,7 @@ def relay_containers(*, image: str, listen_port: int, environment: Mapping[str, 
         essential=True,
         command=(),
         environment=environment,
-        secrets={"TURN_SECRET": secret_arn},
+        secrets={contract.RelayEnv.TURN_SECRET: secret_arn},
         log_group=log_group,
         region=region,
         tmp_volume=RUN_VOLUME,

@@ -45,6 +45,7 @@ import pulumi_aws as aws
 
 from components import app_iam, iam_policies, kms_policies
 from components.app_service import hardened_container, secret_key
+from components.contract import contract
 from components.iam_policies import Statement
 
 CONTROLS: dict[str, str] = {
@@ -55,8 +56,8 @@ CONTROLS: dict[str, str] = {
 }
 
 DETAIL_TYPE = "GuardDuty Malware Protection Object Scan Result"
-CONTAINER = "scan-consumer"
-COMMAND = ["manage", "consume_scan_results"]
+CONTAINER = contract.SCAN_CONSUMER.name
+COMMAND = list(contract.SCAN_CONSUMER.command)
 SQS_CONSUME = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
 #: reading scan tags (the sweep) and purging every version of an object (a threat)
 MEDIA_OBJECT_ACTIONS = ["s3:GetObjectTagging", "s3:GetObjectVersionTagging", "s3:DeleteObject", "s3:DeleteObjectVersion"]
@@ -189,9 +190,9 @@ def consumer_containers(
         command=COMMAND,
         environment=environment,
         secrets={
-            "DATABASE_USER": secret_key(web_secret_arn, "username"),
-            "DATABASE_PASSWORD": secret_key(web_secret_arn, "password"),
-            "DJANGO_SECRET_KEY": django_secret_arn,
+            contract.Env.DATABASE_USER: secret_key(web_secret_arn, contract.SECRET_USERNAME_KEY),
+            contract.Env.DATABASE_PASSWORD: secret_key(web_secret_arn, contract.SECRET_PASSWORD_KEY),
+            contract.Env.DJANGO_SECRET_KEY: django_secret_arn,
         },
         log_group=log_group,
         region=region,
@@ -377,7 +378,10 @@ class ScanEvents(pulumi.ComponentResource):
         )
         env_keys = sorted(args.environment)
         environment = pulumi.Output.all(*[args.environment[k] for k in env_keys], self.queue.url).apply(
-            lambda values: {**dict(zip(env_keys, [str(v) for v in values[:-1]], strict=True)), "KAKOI_SCAN_QUEUE_URL": str(values[-1])}
+            lambda values: {
+                **dict(zip(env_keys, [str(v) for v in values[:-1]], strict=True)),
+                contract.Env.KAKOI_SCAN_QUEUE_URL: str(values[-1]),
+            }
         )
         definitions = pulumi.Output.all(
             args.image_ref, environment, args.web_secret_arn, args.django_secret_arn, args.log_group_name

@@ -55,6 +55,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.contract import contract
+
 CONTROLS: dict[str, str] = {
     "NET-1": (
         "security groups chain alb -> app -> db: only the load balancer group takes traffic from "
@@ -67,7 +69,7 @@ CONTROLS: dict[str, str] = {
 }
 
 #: PostgreSQL
-DB_PORT = 5432
+DB_PORT = contract.DB_PORT
 
 #: characters EC2 accepts in group and rule descriptions (the strictest of the API's sets:
 #: rules referencing a group or a prefix list do not accept "&"), at most 255 of them

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from components.contract import contract
 from stackconfig.edge import TLS13_ONLY_POLICIES
 from tests.infra import netview as nv
 from tools.render import RenderError, render
@@ -184,7 +185,7 @@ def test_target_group_health_checks_the_readiness_path(each_stack: StackView) ->
     tg = each_stack.one("aws:lb/targetGroup:TargetGroup", "edge")
     assert tg.inputs["targetType"] == "ip"
     assert tg.inputs["port"] == 8000
-    assert tg.inputs["healthCheck"]["path"] == "/healthz/ready"
+    assert tg.inputs["healthCheck"]["path"] == contract.HEALTH_READY_PATH
 
 
 # ---- dual stack (kakoi:ipv6, on by default) -----------------------------------------------
