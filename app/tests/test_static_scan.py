@@ -236,8 +236,12 @@ def test_sql2_rls_builders_are_only_tenancy_rls():
         for node in ast.walk(ast.parse(path.read_text())):
             defined = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node.name in RLS_SQL_BUILDERS
             bound = isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in RLS_SQL_BUILDERS for t in node.targets)
-            imported = isinstance(node, ast.ImportFrom) and any((a.asname or a.name) in RLS_SQL_BUILDERS for a in node.names)
-            if defined or bound or (imported and node.module != "tenancy.rls"):
+            imported = (
+                isinstance(node, ast.ImportFrom)
+                and node.module != "tenancy.rls"
+                and any((a.asname or a.name) in RLS_SQL_BUILDERS for a in node.names)
+            )
+            if defined or bound or imported:
                 where.add(path.relative_to(APP))
     assert where == {RLS_MODULE}
 
