@@ -13,7 +13,7 @@ UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements-dev.txt)
 export PYTHONDONTWRITEBYTECODE :=
 export PULUMI_SKIP_UPDATE_CHECK := true
 
-.PHONY: help venv system-packages render preview test lint typecheck bench lock clean docs audit
+.PHONY: help venv system-packages render preview test lint typecheck bench lock clean docs architecture audit
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -63,8 +63,12 @@ clean: ## remove build output (keeps the virtualenv)
 
 -include mk/*.mk
 
-docs: venv ## regenerate the README config reference from Pulumi.yaml
+docs: venv ## regenerate the README config reference from Pulumi.yaml and the architecture diagram (make architecture)
 	@$(PY) -m tools.config_doc --write
+	@$(PY) -m tools.architecture --write
+
+architecture: venv ## regenerate the diagram and tier table in docs/architecture.md (and docs/architecture.svg) from the offline render of prod and tiers/
+	@$(PY) -m tools.architecture --write
 
 audit: venv ## known-vulnerability audit of every lock file (pip-audit; needs the PyPI JSON API) (BOF-2)
 	@for f in requirements.txt policies/requirements.txt app/requirements.txt requirements-dev.txt; do \

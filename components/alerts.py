@@ -23,14 +23,16 @@ https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alar
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components import iam_policies, kms, kms_policies
+from components.context import StackContext
 from components.iam_policies import Statement
+from components.kms import Keys
+from stackconfig.detection import DetectionConfig
 
 CONTROLS: dict[str, str] = {
     "MON-2": "KMS-encrypted SNS alert topic; only this stack's CloudWatch alarms and EventBridge rules may publish; "
@@ -40,14 +42,19 @@ CONTROLS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class AlertsArgs:
-    name_prefix: str
-    account_id: pulumi.Input[str]
-    #: aws.get_partition_output().partition
-    partition: pulumi.Input[str]
-    region: str
-    emails: Sequence[str]
-    #: the customer-managed key for the topic (Keys.sns_key_arn); None creates a dedicated key here
-    kms_key_arn: pulumi.Input[str] | None = None
+    """Inputs of `Alerts`."""
+
+    #: who and where the stack is: the name prefix of the topic and of the alarms and rules the topic
+    #: policy admits (`<name_prefix>-*`), the account, partition and region those ARNs are in.
+    #: Required. (MON-2)
+    context: StackContext
+    #: the detection settings (stackconfig/detection.py); the topic uses `alert_emails` (one email
+    #: subscription each, at least one). Required. (MON-2)
+    config: DetectionConfig
+    #: the stack's keys: the topic is encrypted with their `sns` key (its policy already lets CloudWatch
+    #: alarms and EventBridge use it). @default None: a dedicated key with the same grants is created
+    #: here. (MON-2, ENC-1)
+    keys: Keys | None = None
 
 
 def topic_policy(topic_arn: str, account: str, region: str, name_prefix: str, partition: str) -> str:
@@ -99,40 +106,41 @@ class Alerts(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AlertsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kakoi:alerts:Alerts", name, None, opts)
-        if not args.emails:
-            raise ValueError("AlertsArgs.emails: at least one address receives the alerts (MON-2)")
+        emails = args.config.alert_emails
+        if not emails:
+            raise ValueError("DetectionConfig.alert_emails: at least one address receives the alerts (MON-2)")
         child = pulumi.ResourceOptions(parent=self)
-        acct = pulumi.Output.from_input(args.account_id)
-        part = pulumi.Output.from_input(args.partition)
+        ctx = args.context
+        prefix, region = ctx.name_prefix, ctx.region
+        acct = pulumi.Output.from_input(ctx.account_id)
+        part = pulumi.Output.from_input(ctx.partition)
 
         self.key = None
         kms_key_arn: pulumi.Input[str]
-        if args.kms_key_arn is None:
+        if args.keys is None:
             self.key, _ = kms.customer_key(
                 f"{name}-key",
                 parent=self,
-                description=f"{args.name_prefix}: alert topic",
-                alias=f"alias/{args.name_prefix}/alerts",
-                policy=pulumi.Output.all(acct, part).apply(lambda v: key_policy(v[0], args.region, v[1])),
+                description=f"{prefix}: alert topic",
+                alias=f"alias/{prefix}/alerts",
+                policy=pulumi.Output.all(acct, part).apply(lambda v: key_policy(v[0], region, v[1])),
                 explicit_spec=False,
             )
             kms_key_arn = self.key.arn
         else:
-            kms_key_arn = args.kms_key_arn
+            kms_key_arn = args.keys.sns_key_arn
 
         self.topic = aws.sns.Topic(
             name,
-            name=f"{args.name_prefix}-alerts",
-            display_name=f"{args.name_prefix} alerts",
+            name=f"{prefix}-alerts",
+            display_name=f"{prefix} alerts",
             kms_master_key_id=kms_key_arn,
             opts=child,
         )
         self.topic_policy = aws.sns.TopicPolicy(
             name,
             arn=self.topic.arn,
-            policy=pulumi.Output.all(self.topic.arn, acct, part).apply(
-                lambda v: topic_policy(v[0], v[1], args.region, args.name_prefix, v[2])
-            ),
+            policy=pulumi.Output.all(self.topic.arn, acct, part).apply(lambda v: topic_policy(v[0], v[1], region, prefix, v[2])),
             opts=child,
         )
         # named after a hash of the address, so adding or removing one address leaves the others alone
@@ -144,7 +152,7 @@ class Alerts(pulumi.ComponentResource):
                 endpoint=email,
                 opts=child,
             )
-            for email in args.emails
+            for email in emails
         ]
         self.topic_arn = self.topic.arn
-        self.register_outputs({"topicArn": self.topic.arn, "subscribers": len(args.emails)})
+        self.register_outputs({"topicArn": self.topic.arn, "subscribers": len(emails)})

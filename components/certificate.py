@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from stackconfig.edge import EdgeConfig
+
 CONTROLS: dict[str, str] = {
     "ENC-1": "ACM certificate for the public name; the HTTPS listener serves it with a TLS-1.3-only policy",
 }
@@ -21,11 +23,22 @@ CONTROLS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class CertificateArgs:
+    """Inputs of `Certificate`. The fields are explicit (not a config section) because two names use
+    it: the app's (`CertificateArgs.of(EdgeConfig)`) and the TURN relay's (components/relay.py)."""
+
+    #: the one DNS name the certificate is for. Required. (ENC-1)
     domain_name: str
-    #: Route 53 zone for DNS validation ("" when certificate_arn is given)
+    #: the Route 53 zone that holds the DNS validation record. Required when `certificate_arn` is ""
+    #: ("" otherwise). (ENC-1)
     hosted_zone_id: str
-    #: an existing certificate to use as is ("" to request one)
+    #: an existing ACM certificate for `domain_name`, used as is. "" to request one (DNS-validated,
+    #: ECDSA P-256, certificate transparency logging on). (ENC-1)
     certificate_arn: str
+
+    @classmethod
+    def of(cls, config: EdgeConfig) -> CertificateArgs:
+        """The certificate of the app's public name (stackconfig/edge.py)."""
+        return cls(domain_name=config.domain_name, hosted_zone_id=config.hosted_zone_id, certificate_arn=config.certificate_arn)
 
 
 class Certificate(pulumi.ComponentResource):
@@ -34,6 +47,8 @@ class Certificate(pulumi.ComponentResource):
     def __init__(self, name: str, args: CertificateArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kakoi:certificate:Certificate", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        if not args.certificate_arn and not args.hosted_zone_id:
+            raise ValueError(f"CertificateArgs for {args.domain_name}: hosted_zone_id is required to request a certificate")
         if args.certificate_arn:
             self.certificate_arn = pulumi.Output.from_input(args.certificate_arn)
         else:

@@ -12,7 +12,7 @@
   (Security Hub ELB.4, ELB.12), deletion protection from config (ELB.6), access
   and connection logs into the log archive (ELB.5, LOG-1), over every public
   subnet (ELB.13).
-* Dual stack when ``dualstack`` is set (``kakoi:ipv6``, on by default): the load
+* Dual stack when the network is (``Network.ipv6``, ``kakoi:ipv6``, on by default): the load
   balancer takes IPv4 and IPv6 clients (``ip_address_type="dualstack"``; the network
   gives its public subnets IPv6 /64s and a ``::/0`` route), and Route 53 gets an AAAA
   alias beside the A alias. Both aliases point at the ``dualstack.`` name of the load
@@ -24,14 +24,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
+from components.certificate import Certificate
+from components.context import StackContext
 from components.contract import contract
-from components.log_archive import PREFIX_ALB, PREFIX_ALB_CONNECTIONS
+from components.log_archive import PREFIX_ALB, PREFIX_ALB_CONNECTIONS, LogArchive
+from components.network import Network
+from components.security_groups import SecurityGroups
+from stackconfig.edge import EdgeConfig
 
 CONTROLS: dict[str, str] = {
     "ENC-1": "HTTPS listener on a TLS-1.3-only ELB security policy",
@@ -60,69 +64,70 @@ WEBSOCKET_HEARTBEAT_SECONDS = 25
 
 @dataclass(frozen=True)
 class EdgeArgs:
-    name_prefix: str
-    vpc_id: pulumi.Input[str]
-    public_subnet_ids: Sequence[pulumi.Input[str]]
-    security_group_id: pulumi.Input[str]
-    certificate_arn: pulumi.Input[str]
-    tls_policy: str
-    app_port: int
-    deletion_protection: bool
-    hsts_max_age: int
-    log_bucket: pulumi.Input[str]
-    domain_name: str
-    #: Route 53 zone for the alias record ("" to manage DNS elsewhere)
-    hosted_zone_id: str
-    #: IPv4 and IPv6 clients (the public subnets must have IPv6 blocks: components.network ipv6)
-    dualstack: bool = False
+    """Inputs of `Edge`."""
+
+    #: who the stack is: the name prefix of the load balancer and target group names. Required.
+    context: StackContext
+    #: the edge's own settings (stackconfig/edge.py): `tls_policy` (one of the TLS-1.3-only policies,
+    #: ENC-1), `hsts_max_age` (the HSTS header the HTTPS listener sets, ENC-2), `deletion_protection`
+    #: (Security Hub ELB.6), `domain_name` and `hosted_zone_id` (the A, and with dual stack AAAA, alias
+    #: records; "" zone = DNS managed elsewhere). Required.
+    config: EdgeConfig
+    #: the VPC: the load balancer spans every public subnet (AVL-1) and is dual stack when the network
+    #: is (`Network.ipv6`), the target group is in the VPC. Required. (NET-1, AVL-1)
+    network: Network
+    #: the groups: the load balancer is in the `alb` group, and the target group listens on the port
+    #: that group may reach the app on (`SecurityGroups.app_port`). Required. (NET-1)
+    security_groups: SecurityGroups
+    #: the certificate the HTTPS listener serves. Required. (ENC-1)
+    certificate: Certificate
+    #: where the access and connection logs go (the archive bucket, under `log_archive.PREFIX_ALB` and
+    #: `PREFIX_ALB_CONNECTIONS`); the load balancer waits for the archive's bucket policy. Required. (LOG-1)
+    log_archive: LogArchive
 
 
 class Edge(pulumi.ComponentResource):
     load_balancer: aws.lb.LoadBalancer
     target_group: aws.lb.TargetGroup
 
-    def __init__(
-        self,
-        name: str,
-        args: EdgeArgs,
-        opts: pulumi.ResourceOptions | None = None,
-        *,
-        log_delivery_ready: Sequence[pulumi.Resource] = (),
-    ):
+    def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kakoi:edge:Edge", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        cfg, prefix = args.config, args.context.name_prefix
+        dualstack = args.network.ipv6
+        log_bucket = args.log_archive.archive_bucket.bucket
 
         # The load balancer checks on creation that it may write to the log bucket,
-        # so it waits for the bucket policy (log_delivery_ready).
+        # so it waits for the bucket policy.
         self.load_balancer = aws.lb.LoadBalancer(
             name,
-            name=f"{args.name_prefix}-alb"[:32],
+            name=f"{prefix}-alb"[:32],
             load_balancer_type="application",
             internal=False,
             # "ipv4" or "dualstack" (both IPv4 and IPv6 clients)
             # https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_SetIpAddressType.html
-            ip_address_type="dualstack" if args.dualstack else "ipv4",
-            subnets=list(args.public_subnet_ids),
-            security_groups=[args.security_group_id],
+            ip_address_type="dualstack" if dualstack else "ipv4",
+            subnets=list(args.network.public_subnet_ids),
+            security_groups=[args.security_groups.alb_sg_id],
             drop_invalid_header_fields=True,
             desync_mitigation_mode="strictest",
-            enable_deletion_protection=args.deletion_protection,
+            enable_deletion_protection=cfg.deletion_protection,
             enable_http2=True,
             enable_waf_fail_open=False,
             idle_timeout=IDLE_TIMEOUT_SECONDS,
-            access_logs={"bucket": args.log_bucket, "prefix": PREFIX_ALB, "enabled": True},
+            access_logs={"bucket": log_bucket, "prefix": PREFIX_ALB, "enabled": True},
             # the archive's bucket policy grants the ELB account exactly these two prefixes
-            connection_logs={"bucket": args.log_bucket, "prefix": PREFIX_ALB_CONNECTIONS, "enabled": True},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(log_delivery_ready)),
+            connection_logs={"bucket": log_bucket, "prefix": PREFIX_ALB_CONNECTIONS, "enabled": True},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.log_archive.archive_policy]),
         )
 
         self.target_group = aws.lb.TargetGroup(
             name,
-            name=f"{args.name_prefix}-app"[:32],
-            vpc_id=args.vpc_id,
+            name=f"{prefix}-app"[:32],
+            vpc_id=args.network.vpc_id,
             target_type="ip",  # Fargate tasks register by IP
             protocol="HTTP",
-            port=args.app_port,
+            port=args.security_groups.app_port,
             deregistration_delay=30,
             health_check={
                 "enabled": True,
@@ -142,10 +147,10 @@ class Edge(pulumi.ComponentResource):
             load_balancer_arn=self.load_balancer.arn,
             port=443,
             protocol="HTTPS",
-            ssl_policy=args.tls_policy,
-            certificate_arn=args.certificate_arn,
+            ssl_policy=cfg.tls_policy,
+            certificate_arn=args.certificate.certificate_arn,
             default_actions=[{"type": "forward", "target_group_arn": self.target_group.arn}],
-            routing_http_response_strict_transport_security_header_value=f"max-age={args.hsts_max_age}; includeSubDomains",
+            routing_http_response_strict_transport_security_header_value=f"max-age={cfg.hsts_max_age}; includeSubDomains",
             routing_http_response_x_content_type_options_header_value="nosniff",
             routing_http_response_x_frame_options_header_value="DENY",
             routing_http_response_server_enabled=False,
@@ -165,17 +170,15 @@ class Edge(pulumi.ComponentResource):
             opts=child,
         )
 
-        if args.hosted_zone_id:
+        if cfg.hosted_zone_id:
             # the "dualstack." name resolves to the IPv6 addresses too (the plain name: IPv4 only)
-            alias_target = (
-                self.load_balancer.dns_name.apply(lambda dns: f"dualstack.{dns}") if args.dualstack else self.load_balancer.dns_name
-            )
-            record_types = ("A", "AAAA") if args.dualstack else ("A",)
+            alias_target = self.load_balancer.dns_name.apply(lambda dns: f"dualstack.{dns}") if dualstack else self.load_balancer.dns_name
+            record_types = ("A", "AAAA") if dualstack else ("A",)
             for record_type in record_types:
                 aws.route53.Record(
                     f"{name}-alias" if record_type == "A" else f"{name}-alias-{record_type.lower()}",
-                    zone_id=args.hosted_zone_id,
-                    name=args.domain_name,
+                    zone_id=cfg.hosted_zone_id,
+                    name=cfg.domain_name,
                     type=record_type,
                     aliases=[
                         {

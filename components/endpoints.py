@@ -36,11 +36,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+
+from components.context import StackContext
+from components.network import Network
+from components.security_groups import SecurityGroups
 
 CONTROLS: dict[str, str] = {
     "NET-1": (
@@ -100,16 +103,19 @@ def own_account_policy(account_id: str) -> str:
 
 @dataclass(frozen=True)
 class EndpointsArgs:
-    name_prefix: str
-    region: str
-    account_id: pulumi.Input[str]
-    vpc_id: pulumi.Input[str]
-    #: the app subnets: interface endpoints get one network interface in each
-    subnet_ids: Sequence[pulumi.Input[str]]
-    #: the app route tables: the S3 gateway endpoint adds its route to each
-    route_table_ids: Sequence[pulumi.Input[str]]
-    #: components.security_groups.SecurityGroups.endpoints_sg_id
-    security_group_id: pulumi.Input[str]
+    """Inputs of `Endpoints`."""
+
+    #: who and where the stack is: the name prefix of `Name` tags, the region of the service names, the
+    #: account the endpoint policies admit (`aws:PrincipalAccount`). Required. (NET-1)
+    context: StackContext
+    #: the VPC: interface endpoints get a network interface in each private (app) subnet, the S3 gateway
+    #: endpoint a route in each private route table; the isolated (database) tier gets none. Required. (NET-1)
+    network: Network
+    #: the groups: the interface endpoints sit behind the `endpoints` group (443 from the app and the
+    #: relay only). Required. (NET-1)
+    security_groups: SecurityGroups
+    #: the interface endpoints to create. @default `INTERFACE_SERVICES` (what the app and ECS Fargate
+    #: need, see the module docstring). (NET-1)
     services: tuple[InterfaceService, ...] = INTERFACE_SERVICES
 
 
@@ -120,31 +126,32 @@ class Endpoints(pulumi.ComponentResource):
     def __init__(self, name: str, args: EndpointsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kakoi:endpoints:Endpoints", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        prefix = args.name_prefix
+        ctx, network = args.context, args.network
+        prefix, region = ctx.name_prefix, ctx.region
 
         # default policy on purpose: see the module docstring
         self.s3 = aws.ec2.VpcEndpoint(
             f"{name}-s3",
-            vpc_id=args.vpc_id,
-            service_name=service_name(args.region, "s3"),
+            vpc_id=network.vpc_id,
+            service_name=service_name(region, "s3"),
             vpc_endpoint_type="Gateway",
-            route_table_ids=list(args.route_table_ids),
+            route_table_ids=list(network.private_route_table_ids),
             tags={"Name": f"{prefix}-s3"},
             opts=child,
         )
 
-        policy = pulumi.Output.from_input(args.account_id).apply(own_account_policy)
+        policy = pulumi.Output.from_input(ctx.account_id).apply(own_account_policy)
         self.interface = {}
         for svc in args.services:
             key = svc.name.replace(".", "-")
             self.interface[svc.name] = aws.ec2.VpcEndpoint(
                 f"{name}-{key}",
-                vpc_id=args.vpc_id,
-                service_name=service_name(args.region, svc.name),
+                vpc_id=network.vpc_id,
+                service_name=service_name(region, svc.name),
                 vpc_endpoint_type="Interface",
                 private_dns_enabled=True,
-                subnet_ids=list(args.subnet_ids),
-                security_group_ids=[args.security_group_id],
+                subnet_ids=list(network.private_subnet_ids),
+                security_group_ids=[args.security_groups.endpoints_sg_id],
                 policy=policy if svc.policy else None,
                 tags={"Name": f"{prefix}-{key}", "purpose": svc.purpose},
                 opts=child,

@@ -58,7 +58,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.context import StackContext
 from components.kms_policies import Statement, document, logs_service, root_admin, service_endpoint, sns_publishers, via_services
+from stackconfig.data import DataConfig
 
 CONTROLS: dict[str, str] = {
     "BAK-1": "customer-managed KMS keys (rotation on) encrypt the database, its backups and the AWS Backup vaults",
@@ -107,15 +109,17 @@ def customer_key(
 
 @dataclass(frozen=True)
 class KeysArgs:
-    name_prefix: str
-    account_id: pulumi.Input[str]
-    #: aws.get_partition_output().partition ("aws" in commercial regions)
-    partition: pulumi.Input[str]
-    region: str
-    dr_region: str
-    rotation_days: int
-    #: create the DR-region keys (off only for a stack brought up in the DR region during an outage)
-    dr_copies: bool = True
+    """Inputs of `Keys`."""
+
+    #: who and where the stack is: the name prefix of descriptions and aliases, the account and
+    #: partition the key policies name, `region` for the primary keys and `dr_region` for the DR
+    #: copies. Required. (BAK-1, BCP-1)
+    context: StackContext
+    #: the data tier's settings (stackconfig/data.py); the keys use `key_rotation_days` (the
+    #: automatic rotation period of every key) and `dr_copies` (create the DR-region keys; off only
+    #: for a stack brought up in the DR region while the primary region is down). Required.
+    #: (BAK-1, BCP-1, ENC-1)
+    config: DataConfig
 
 
 @dataclass(frozen=True)
@@ -152,23 +156,24 @@ class Keys(pulumi.ComponentResource):
     def __init__(self, name: str, args: KeysArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kakoi:kms:Keys", name, None, opts)
         self.args = args
+        ctx = args.context
         self.keys: dict[str, aws.kms.Key] = {}
         self.aliases: dict[str, aws.kms.Alias] = {}
         for spec in _SPECS:
-            if spec.dr and not args.dr_copies:
+            if spec.dr and not args.config.dr_copies:
                 setattr(self, spec.attr, None)
                 continue
-            region = args.dr_region if spec.dr else args.region
-            policy = pulumi.Output.all(args.partition, args.account_id).apply(
+            region = ctx.dr_region if spec.dr else ctx.region
+            policy = pulumi.Output.all(ctx.partition, ctx.account_id).apply(
                 lambda v, s=spec, r=region: self.policy_for(s.purpose, v[0], v[1], r)
             )
             key, self.aliases[spec.purpose] = customer_key(
                 f"{name}-{spec.purpose}",
                 parent=self,
-                description=f"{args.name_prefix}: {spec.description}",
-                alias=f"alias/{args.name_prefix}/{spec.purpose}",
+                description=f"{ctx.name_prefix}: {spec.description}",
+                alias=f"alias/{ctx.name_prefix}/{spec.purpose}",
                 policy=policy,
-                rotation_days=args.rotation_days,
+                rotation_days=args.config.key_rotation_days,
                 region=region if spec.dr else None,
             )
             self.keys[spec.purpose] = key

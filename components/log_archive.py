@@ -28,6 +28,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components import bucket_baseline, s3_policies
+from components.context import StackContext
+from stackconfig.log_archive import LogArchiveConfig
 
 CONTROLS: dict[str, str] = {
     "LOG-1": "log archive buckets: versioned, Object Lock, lifecycle to cold storage that never expires, "
@@ -38,14 +40,19 @@ CONTROLS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class LogArchiveArgs:
-    name_prefix: str
-    account_id: pulumi.Input[str]
-    region: str
-    #: the ELB account that delivers access logs in this region (aws.elb.get_service_account)
-    elb_account_arn: pulumi.Input[str]
-    object_lock_mode: str
-    object_lock_days: int
-    cold_storage_after_days: int
+    """Inputs of `LogArchive`."""
+
+    #: who and where the stack is: the name prefix and the account in the bucket names, the region
+    #: and account the log-delivery conditions of the archive policy name. Required. (LOG-1)
+    context: StackContext
+    #: the archive's own settings (stackconfig/log_archive.py): the Object Lock mode and default
+    #: retention of the archive bucket, and the days after which both buckets move objects to cold
+    #: storage (nothing ever expires). Required. (LOG-1)
+    config: LogArchiveConfig
+    #: the regional Elastic Load Balancing account the archive policy lets write the load balancer's
+    #: access and connection logs. @default looked up with `aws.elb.get_service_account` for
+    #: `context.region` (a test or another program may pass one). (LOG-1)
+    elb_account_arn: pulumi.Input[str] | None = None
 
 
 #: key prefixes inside the archive, one per log source
@@ -59,19 +66,33 @@ PREFIX_CLOUDTRAIL = "cloudtrail"
 
 
 class LogArchive(pulumi.ComponentResource):
+    """The two log buckets. What the other tiers use:
+
+    * `archive_bucket` (`archive_bucket_name`): where load balancers, flow logs, WAF and CloudTrail write;
+    * `archive_policy`: the archive's bucket policy; every log source waits for it (`depends_on`), because
+      a log delivery set up before it writes its own policy onto the bucket;
+    * `access_logs_bucket` (`access_logs_bucket_name`): the target of every other bucket's server access logs.
+    """
+
     archive_bucket: aws.s3.Bucket
     access_logs_bucket: aws.s3.Bucket
+    archive_policy: aws.s3.BucketPolicy
 
     def __init__(self, name: str, args: LogArchiveArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kakoi:log_archive:LogArchive", name, None, opts)
         keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
         child = pulumi.ResourceOptions(parent=self)
-        acct = pulumi.Output.from_input(args.account_id)
+        ctx = args.context
+        prefix, region = ctx.name_prefix, ctx.region
+        acct = pulumi.Output.from_input(ctx.account_id)
+        elb_account_arn = (
+            args.elb_account_arn if args.elb_account_arn is not None else aws.elb.get_service_account_output(opts=ctx.invoke_opts()).arn
+        )
 
         # ---- S3 server access logs (no Object Lock: S3 refuses such a destination)
         self.access_logs_bucket = aws.s3.Bucket(
             f"{name}-access-logs",
-            bucket=acct.apply(lambda a: f"{args.name_prefix}-s3-access-logs-{a}"),
+            bucket=acct.apply(lambda a: f"{prefix}-s3-access-logs-{a}"),
             force_destroy=False,
             opts=keep,
         )
@@ -90,7 +111,7 @@ class LogArchive(pulumi.ComponentResource):
         # ---- the archive for ALB, flow logs, WAF and CloudTrail (Object Lock)
         self.archive_bucket = aws.s3.Bucket(
             f"{name}-archive",
-            bucket=acct.apply(lambda a: f"aws-waf-logs-{args.name_prefix}-archive-{a}"),
+            bucket=acct.apply(lambda a: f"aws-waf-logs-{prefix}-archive-{a}"),
             object_lock_enabled=True,
             force_destroy=False,
             opts=keep,
@@ -103,8 +124,8 @@ class LogArchive(pulumi.ComponentResource):
             target_prefix="archive/",
             opts=child,
         )
-        archive_policy = pulumi.Output.all(self.archive_bucket.arn, acct, args.elb_account_arn).apply(
-            lambda v: self._archive_policy(v[0], v[1], v[2], args.region)
+        archive_policy = pulumi.Output.all(self.archive_bucket.arn, acct, elb_account_arn, ctx.partition).apply(
+            lambda v: self._archive_policy(v[0], v[1], v[2], region, v[3])
         )
         self.archive_policy = aws.s3.BucketPolicy(f"{name}-archive", bucket=self.archive_bucket.id, policy=archive_policy, opts=child)
 
@@ -121,7 +142,7 @@ class LogArchive(pulumi.ComponentResource):
     def _harden(self, name: str, bucket: aws.s3.Bucket, args: LogArchiveArgs, *, object_lock: bool) -> None:
         # SSE-S3: ALB access log delivery supports only SSE-S3 (AES256) on the target bucket.
         # Never expires anything: current and noncurrent versions move to cold storage.
-        cold = args.cold_storage_after_days
+        cold = args.config.cold_storage_after_days
         bucket_baseline.harden_bucket(
             name,
             bucket,
@@ -133,15 +154,15 @@ class LogArchive(pulumi.ComponentResource):
                 name,
                 bucket=bucket.id,
                 object_lock_enabled="Enabled",
-                rule={"default_retention": {"mode": args.object_lock_mode, "days": args.object_lock_days}},
+                rule={"default_retention": {"mode": args.config.object_lock_mode, "days": args.config.object_lock_days}},
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
     @staticmethod
-    def _archive_policy(arn: str, account: str, elb_account_arn: str, region: str) -> str:
+    def _archive_policy(arn: str, account: str, elb_account_arn: str, region: str, partition: str) -> str:
         delivery_conditions: dict[str, Any] = {
             "StringEquals": {"aws:SourceAccount": account},
-            "ArnLike": {"aws:SourceArn": f"arn:aws:logs:{region}:{account}:*"},
+            "ArnLike": {"aws:SourceArn": f"arn:{partition}:logs:{region}:{account}:*"},
         }
         return s3_policies.document(
             s3_policies.deny_insecure_transport(arn),

@@ -47,11 +47,14 @@ components/endpoints.py.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+
+from components.context import StackContext
+from components.log_archive import PREFIX_FLOW_LOGS, LogArchive
+from stackconfig.network import NetworkConfig
 
 CONTROLS: dict[str, str] = {
     "NET-1": (
@@ -70,17 +73,19 @@ TIERS = ("public", "private", "isolated")
 
 @dataclass(frozen=True)
 class NetworkArgs:
-    name_prefix: str
-    cidr: str
-    az_count: int
-    #: 0 = no NAT (the app reaches AWS through VPC endpoints only); else one per AZ at most
-    nat_gateways: int
-    #: ARN of the log archive bucket (components.log_archive.LogArchive.archive_bucket.arn)
-    flow_log_bucket_arn: pulumi.Input[str]
-    #: key prefix inside the archive (components.log_archive.PREFIX_FLOW_LOGS)
-    flow_log_prefix: str
-    #: dual stack at the edge: an Amazon-provided IPv6 /56 on the VPC, a /64 per public subnet
-    ipv6: bool = True
+    """Inputs of `Network`."""
+
+    #: who the stack is: the name prefix of every `Name` tag. Required.
+    context: StackContext
+    #: the network's own settings (stackconfig/network.py): `vpc_cidr` (the VPC's IPv4 range, cut into
+    #: the subnet plan of the module docstring), `az_count` (availability zones every tier spans, AVL-1),
+    #: `nat_gateways` (0 = no internet route from the app subnets, the app reaches AWS through VPC
+    #: endpoints; else at most one per AZ, NET-1) and `ipv6` (dual stack at the edge: an Amazon-provided
+    #: /56 on the VPC, a /64 per public subnet, NET-1). Required.
+    config: NetworkConfig
+    #: where the VPC flow logs of all traffic go (LOG-1): the archive bucket, under
+    #: `log_archive.PREFIX_FLOW_LOGS`; the flow log waits for the archive's bucket policy. Required.
+    log_archive: LogArchive
 
 
 def subnet_cidrs(cidr: str, az_count: int) -> dict[str, list[str]]:
@@ -130,21 +135,14 @@ class Network(pulumi.ComponentResource):
     isolated_route_table_ids: list[pulumi.Output[str]]
     nat_gateway_ids: list[pulumi.Output[str]]
 
-    def __init__(
-        self,
-        name: str,
-        args: NetworkArgs,
-        opts: pulumi.ResourceOptions | None = None,
-        *,
-        flow_log_ready: Sequence[pulumi.Resource] = (),
-    ):
-        """`flow_log_ready`: what the flow log must wait for (the archive's bucket policy, see below)."""
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("kakoi:network:Network", name, None, opts)
-        if not 0 <= args.nat_gateways <= args.az_count:
-            raise ValueError(f"nat_gateways ({args.nat_gateways}) must be between 0 and az_count ({args.az_count})")
+        cfg = args.config
+        if not 0 <= cfg.nat_gateways <= cfg.az_count:
+            raise ValueError(f"NetworkConfig.nat_gateways ({cfg.nat_gateways}) must be between 0 and az_count ({cfg.az_count})")
         child = pulumi.ResourceOptions(parent=self)
-        prefix = args.name_prefix
-        cidrs = subnet_cidrs(args.cidr, args.az_count)
+        prefix = args.context.name_prefix
+        cidrs = subnet_cidrs(cfg.vpc_cidr, cfg.az_count)
 
         # Zones open to this account; Local/Wavelength zones (opt-in) are left out.
         azs = aws.get_availability_zones_output(
@@ -152,13 +150,13 @@ class Network(pulumi.ComponentResource):
             filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
-        az_names = [azs.names.apply(lambda names, i=i: names[i]) for i in range(args.az_count)]
+        az_names = [azs.names.apply(lambda names, i=i: names[i]) for i in range(cfg.az_count)]
 
         self.vpc = aws.ec2.Vpc(
             f"{name}-vpc",
-            cidr_block=args.cidr,
+            cidr_block=cfg.vpc_cidr,
             # an Amazon-provided /56 (the size cannot be chosen); only the public subnets use it
-            assign_generated_ipv6_cidr_block=args.ipv6,
+            assign_generated_ipv6_cidr_block=cfg.ipv6,
             enable_dns_support=True,
             enable_dns_hostnames=True,
             tags={"Name": f"{prefix}-vpc"},
@@ -188,15 +186,15 @@ class Network(pulumi.ComponentResource):
         # IPv6 /64s for the public tier only, carved from the VPC's block once AWS has assigned it
         # (a pure derivation in apply; the subnets themselves are declared here, outside it)
         public_ipv6: list[pulumi.Output[str]] = []
-        if args.ipv6:
-            az_count = args.az_count
+        if cfg.ipv6:
+            az_count = cfg.az_count
             public_ipv6 = [
                 self.vpc.ipv6_cidr_block.apply(lambda block, i=i: ipv6_subnet_cidrs(block, az_count)[i]) for i in range(az_count)
             ]
         subnets: dict[str, list[aws.ec2.Subnet]] = {tier: [] for tier in TIERS}
         for tier in TIERS:
-            for i in range(args.az_count):
-                dual = tier == "public" and args.ipv6
+            for i in range(cfg.az_count):
+                dual = tier == "public" and cfg.ipv6
                 subnets[tier].append(
                     aws.ec2.Subnet(
                         f"{name}-{tier}-{i}",
@@ -223,7 +221,7 @@ class Network(pulumi.ComponentResource):
             gateway_id=self.internet_gateway.id,
             opts=child,
         )
-        if args.ipv6:
+        if cfg.ipv6:
             # the only IPv6 route in the VPC: the public tier to the internet gateway
             aws.ec2.Route(
                 f"{name}-public-internet-v6",
@@ -237,7 +235,7 @@ class Network(pulumi.ComponentResource):
 
         # ---- NAT gateways (only when configured), in the public subnets of the first AZs
         nat_gateways: list[aws.ec2.NatGateway] = []
-        for i in range(args.nat_gateways):
+        for i in range(cfg.nat_gateways):
             eip = aws.ec2.Eip(f"{name}-nat-{i}", domain="vpc", tags={"Name": f"{prefix}-nat-{i}"}, opts=child)
             nat_gateways.append(
                 aws.ec2.NatGateway(
@@ -290,18 +288,18 @@ class Network(pulumi.ComponentResource):
             vpc_id=vpc_id,
             traffic_type="ALL",
             log_destination_type="s3",
-            log_destination=pulumi.Output.from_input(args.flow_log_bucket_arn).apply(lambda arn: f"{arn}/{args.flow_log_prefix}/"),
+            log_destination=args.log_archive.archive_bucket.arn.apply(lambda arn: f"{arn}/{PREFIX_FLOW_LOGS}/"),
             destination_options={"file_format": "parquet", "per_hour_partition": True, "hive_compatible_partitions": False},
             max_aggregation_interval=600,
             tags={"Name": f"{prefix}-flow-log"},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(flow_log_ready)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.log_archive.archive_policy]),
         )
 
         # ---- what callers use
         self.vpc_id = vpc_id
         self.vpc_cidr = self.vpc.cidr_block
-        self.ipv6 = args.ipv6
-        self.vpc_ipv6_cidr = self.vpc.ipv6_cidr_block if args.ipv6 else None
+        self.ipv6 = cfg.ipv6
+        self.vpc_ipv6_cidr = self.vpc.ipv6_cidr_block if cfg.ipv6 else None
         self.availability_zones = az_names
         self.public_subnet_ids = [s.id for s in subnets["public"]]
         self.private_subnet_ids = [s.id for s in subnets["private"]]

@@ -4,7 +4,7 @@ FILE ?=
 POLICY_CONFIG ?=
 POLICY_FORMAT ?= text
 
-.PHONY: check controls policy-report policy-pack-venv bench-check lint-workflows
+.PHONY: check controls policy-config policy-config-check policy-report policy-pack-venv bench-check lint-workflows
 
 check: venv ## evaluate the policy pack offline on FILE (a `pulumi stack export` file; default: render STACK)
 	@if [ -z "$(FILE)" ]; then $(PY) -m tools.render --stack $(STACK) --out build/$(STACK).stack.json; fi
@@ -14,6 +14,12 @@ controls: venv ## controls report of STACK, English and Japanese (prod: docs/con
 	@$(PY) -m tools.render --stack $(STACK) --out build/$(STACK).stack.json
 	@$(PY) -m tools.controls --stack $(STACK) --file build/$(STACK).stack.json
 	@$(PY) -m tools.controls_ja --stack $(STACK) --file build/$(STACK).stack.json --pdf
+
+policy-config: venv ## regenerate policies/config.<stack>.json of every stack from its stack config (Pulumi.yaml, Pulumi.<stack>.yaml) and policies/kakoi_policy/levels.py
+	@$(PY) -m tools.policy_config --write
+
+policy-config-check: venv ## exit 1 when a committed policies/config.<stack>.json is stale (run make policy-config)
+	@$(PY) -m tools.policy_config --check
 
 policy-report: venv ## Markdown policy summary of STACK on stdout (CI appends it to $GITHUB_STEP_SUMMARY); exit 1 on mandatory violations
 	@$(PY) -m tools.render --stack $(STACK) --out build/$(STACK).stack.json 2>/dev/null

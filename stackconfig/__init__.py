@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from . import app, core, data, detection, edge, log_archive, network, relay
+from . import app, core, data, detection, edge, log_archive, network, policy, relay
 from .reader import ConfigError, Reader
 
-__all__ = ["ConfigError", "StackConfig", "load", "load_reader"]
+__all__ = ["ConfigError", "StackConfig", "load", "load_reader", "policy"]
 
 
 @dataclass(frozen=True)
@@ -31,15 +31,18 @@ class StackConfig:
 def load_reader(values: Mapping[str, str | None], *, project: str, stack: str) -> tuple[StackConfig, Reader]:
     """Like `load`, but also returns the reader (tests use `reader.read`)."""
     r = Reader(values)
+    core_cfg = core.load(r, project=project, stack=stack)
+    network_cfg = network.load(r)
+    edge_cfg = edge.load(r, core_cfg)
     cfg = StackConfig(
-        core=core.load(r, project=project, stack=stack),
-        network=network.load(r),
-        edge=edge.load(r),
+        core=core_cfg,
+        network=network_cfg,
+        edge=edge_cfg,
         log_archive=log_archive.load(r),
-        data=data.load(r),
-        detection=detection.load(r),
-        app=app.load(r),
-        relay=relay.load(r),
+        data=data.load(r, core_cfg),
+        detection=detection.load(r, core_cfg),
+        app=app.load(r, core_cfg),
+        relay=relay.load(r, core_cfg, edge_cfg),
     )
     r.finish()
     return cfg, r

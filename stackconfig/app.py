@@ -6,9 +6,10 @@ availability zone at minimum, AVL-1), whatever the stack file says.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from .core import CoreConfig
+from .detection import check_log_retention_floor
 from .edge import HOSTNAME_PATTERN
 from .reader import EMAIL_PATTERN, LOG_RETENTION_DAYS, Reader
 
@@ -73,28 +74,38 @@ class AppConfig:
         return PLATFORMS.get(self.platform, "ARM64")
 
 
-def load(r: Reader) -> AppConfig:
-    is_production = r.values.get(r.full("environment")) == "production"
+def load(r: Reader, core: CoreConfig) -> AppConfig:
+    is_production = core.is_production
     platform = r.string("appPlatform", choices=tuple(PLATFORMS))
     cpu = r.integer("appCpu", allowed=FARGATE_CPUS)
     memory = r.integer("appMemory", minimum=512)
     choices = list(fargate_memory_choices(cpu))
-    if choices and memory and memory not in choices:
+    if r.ok("appCpu", "appMemory") and choices and memory not in choices:
         valid = ", ".join(map(str, choices)) if len(choices) <= 4 else f"{choices[0]}-{choices[-1]} in steps of {choices[1] - choices[0]}"
         r.fail("appMemory", f"{memory} MiB is not a Fargate memory size for appCpu {cpu} (valid: {valid} MiB)")
     min_tasks = r.integer("appMinTasks", minimum=1, maximum=100)
     max_tasks = r.integer("appMaxTasks", minimum=1, maximum=100)
-    if min_tasks and max_tasks and max_tasks < min_tasks:
+    if r.ok("appMinTasks", "appMaxTasks") and max_tasks < min_tasks:
         r.fail("appMaxTasks", f"{max_tasks} is below appMinTasks ({min_tasks})")
-    if is_production and min_tasks and min_tasks < 2:
+    if is_production and r.ok("appMinTasks") and min_tasks < 2:
         r.fail("appMinTasks", "production runs at least 2 tasks, so that losing one availability zone keeps the app up (AVL-1)")
 
     mail_domain = r.string("mailDomain", pattern=HOSTNAME_PATTERN, describe="a lower-case DNS name")
     mail_from = r.string("mailFrom", pattern=EMAIL_PATTERN, describe="an email address")
-    if mail_domain and re.fullmatch(EMAIL_PATTERN, mail_from):
+    if r.ok("mailDomain", "mailFrom"):
         domain = mail_from.rsplit("@", 1)[1].lower()
         if domain != mail_domain and not domain.endswith(f".{mail_domain}"):
             r.fail("mailFrom", f"{mail_from!r} is not an address in mailDomain {mail_domain!r} (SES sends only from the verified domain)")
+
+    log_retention = r.integer("appLogRetentionDays", allowed=LOG_RETENTION_DAYS)
+    check_log_retention_floor(r, core, "appLogRetentionDays", log_retention)
+    ecs_exec = r.boolean("ecsExec")
+    if r.ok("ecsExec") and ecs_exec and core.policy_mandatory("kakoi-ecs-exec-disabled"):
+        r.fail(
+            "ecsExec",
+            f"must be false in stack {core.stack}: ECS Exec opens a shell in the running tasks and kakoi-ecs-exec-disabled "
+            "(CMD-1) is mandatory there; a stack that needs it for debugging lists that policy in policies/kakoi_policy/levels.py",
+        )
 
     return AppConfig(
         platform=platform,
@@ -104,9 +115,9 @@ def load(r: Reader) -> AppConfig:
         max_tasks=max_tasks,
         cpu_target_percent=r.integer("appCpuTargetPercent", minimum=10, maximum=90),
         requests_per_target=r.integer("appRequestsPerTarget", minimum=1, maximum=100_000),
-        log_retention_days=r.integer("appLogRetentionDays", allowed=LOG_RETENTION_DAYS),
+        log_retention_days=log_retention,
         container_insights=r.string("containerInsights", choices=CONTAINER_INSIGHTS),
-        ecs_exec=r.boolean("ecsExec"),
+        ecs_exec=ecs_exec,
         service_enabled=r.boolean("appServiceEnabled"),
         image_digest=r.string(
             "appImageDigest", required=False, allow_empty=True, pattern=DIGEST_PATTERN, describe="an image digest sha256:<64 hex>"

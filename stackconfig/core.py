@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .policy import JAPAN_REGIONS, mandatory
 from .reader import REGION_PATTERN, Reader
 
 ENVIRONMENTS = ("production", "staging", "development")
@@ -21,6 +22,10 @@ class CoreConfig:
     data_classification: str
     #: regions resources may live in (the policy pack checks the same list)
     allowed_regions: tuple[str, ...]
+
+    def policy_mandatory(self, policy: str) -> bool:
+        """Whether the pack's `policy` is mandatory on this stack (policies/kakoi_policy/levels.py lists the exceptions)."""
+        return mandatory(self.stack, policy)
 
     @property
     def is_production(self) -> bool:
@@ -46,7 +51,15 @@ class CoreConfig:
 def load(r: Reader, *, project: str, stack: str) -> CoreConfig:
     region = r.string("aws:region", pattern=REGION_PATTERN, describe="an AWS region name")
     dr_region = r.string("drRegion", pattern=REGION_PATTERN, describe="an AWS region name")
-    if region and dr_region and region == dr_region:
+    # kakoi-gov-allowed-regions (BAK-1, BCP-1): data and backups stay in Japan
+    for key, value in (("aws:region", region), ("drRegion", dr_region)):
+        if r.ok(key) and value not in JAPAN_REGIONS:
+            r.fail(
+                key,
+                f"{value!r} is not one of {', '.join(JAPAN_REGIONS)}: data and backups stay in Japan (BAK-1, BCP-1; "
+                "kakoi-gov-allowed-regions)",
+            )
+    if r.ok("aws:region", "drRegion") and region == dr_region:
         r.fail("drRegion", f"must differ from aws:region ({region}); backups are copied to another region (BCP-1)")
     return CoreConfig(
         project=project,

@@ -12,14 +12,22 @@ protection, Multi-AZ or a final snapshot, whatever the stack file says.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from .core import CoreConfig
+from .detection import check_log_retention_floor
 from .reader import LOG_RETENTION_DAYS, Reader
 
 #: RDS accepts 0-35 days; 35 is the maximum and what production keeps (BAK-2, REC-1)
 #: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_WorkingWithAutomatedBackups.BackupRetention.html
 MAX_BACKUP_RETENTION_DAYS = 35
+#: the shortest point-in-time recovery any stack keeps (BAK-2, REC-1): the pack's kakoi-bak-rds-backup-retention
+#: minimumRetentionDays (tools/policy_config.py writes it into policies/config.<stack>.json)
+MIN_BACKUP_RETENTION_DAYS = 7
+#: monthly recovery points are kept at least a year (BAK-2): the pack's kakoi-bak-rds-backup-plan minimumMonthlyRetentionDays
+MIN_MONTHLY_RETENTION_DAYS = 365
+#: MNT-1: planned maintenance starts Friday 21:00 JST = fri:12:00 UTC: the pack's kakoi-mnt-rds-maintenance-window windowStart
+MAINTENANCE_WINDOW_START = "fri:12:00"
 #: Enhanced Monitoring granularities RDS accepts (0 turns it off, which kakoi never does)
 MONITORING_INTERVALS = (1, 5, 10, 15, 30, 60)
 #: `hh24:mi-hh24:mi` (backup window) and `ddd:hh24:mi-ddd:hh24:mi` (maintenance window), UTC
@@ -138,17 +146,22 @@ def _overlaps(backup: str, maintenance: str) -> bool:
     return False
 
 
-def load(r: Reader) -> DataConfig:
-    # the environment key belongs to stackconfig.core (validated there); read it raw here
-    is_production = r.values.get(r.full("environment")) == "production"
+def load(r: Reader, core: CoreConfig) -> DataConfig:
+    is_production = core.is_production
     backup_window = r.string("dbBackupWindow", pattern=BACKUP_WINDOW_PATTERN, describe="a daily UTC window hh:mm-hh:mm")
     maintenance_window = r.string(
         "dbMaintenanceWindow",
         pattern=MAINTENANCE_WINDOW_PATTERN,
         describe="a weekly UTC window ddd:hh:mm-ddd:hh:mm (e.g. fri:12:00-fri:12:30)",
     )
-    bw_ok = bool(re.fullmatch(BACKUP_WINDOW_PATTERN, backup_window))
-    mw_ok = bool(re.fullmatch(MAINTENANCE_WINDOW_PATTERN, maintenance_window))
+    bw_ok = r.ok("dbBackupWindow")
+    mw_ok = r.ok("dbMaintenanceWindow")
+    if mw_ok and not maintenance_window.startswith(f"{MAINTENANCE_WINDOW_START}-"):
+        r.fail(
+            "dbMaintenanceWindow",
+            f"{maintenance_window!r} does not start at {MAINTENANCE_WINDOW_START} UTC: planned maintenance is Friday 21:00 JST "
+            "(MNT-1; kakoi-mnt-rds-maintenance-window)",
+        )
     if bw_ok and _duration(*_window_minutes(backup_window), 1440) < 30:
         r.fail("dbBackupWindow", f"{backup_window!r} is shorter than the 30 minutes RDS requires")
     if mw_ok and _duration(*_weekly_minutes(maintenance_window), 7 * 1440) < 30:
@@ -158,26 +171,27 @@ def load(r: Reader) -> DataConfig:
 
     allocated = r.integer("dbAllocatedStorage", minimum=20, maximum=65536)
     max_allocated = r.integer("dbMaxAllocatedStorage", minimum=20, maximum=65536)
-    if allocated and max_allocated and max_allocated <= allocated:
+    storage_ok = r.ok("dbAllocatedStorage", "dbMaxAllocatedStorage")
+    if storage_ok and max_allocated <= allocated:
         r.fail(
             "dbMaxAllocatedStorage",
             f"{max_allocated} must be above dbAllocatedStorage ({allocated}) for storage autoscaling",
         )
     # RDS wants 10 % headroom over the allocated storage for autoscaling to apply
-    elif allocated and max_allocated and max_allocated < allocated * 1.1:
+    elif storage_ok and max_allocated < allocated * 1.1:
         r.fail("dbMaxAllocatedStorage", f"{max_allocated} must be at least 10 % above dbAllocatedStorage ({allocated})")
 
-    retention = r.integer("dbBackupRetentionDays", minimum=1, maximum=MAX_BACKUP_RETENTION_DAYS)
+    retention = r.integer("dbBackupRetentionDays", minimum=MIN_BACKUP_RETENTION_DAYS, maximum=MAX_BACKUP_RETENTION_DAYS)
     deletion_protection = r.boolean("dbDeletionProtection")
     multi_az = r.boolean("dbMultiAz")
     final_snapshot = r.boolean("dbFinalSnapshot")
     daily = r.integer("backupDailyRetentionDays", minimum=7, maximum=35)
-    monthly = r.integer("backupMonthlyRetentionDays", minimum=365, maximum=36500)
+    monthly = r.integer("backupMonthlyRetentionDays", minimum=MIN_MONTHLY_RETENTION_DAYS, maximum=36500)
     vault_lock = r.boolean("backupVaultLock")
     vault_lock_mode = r.string("backupVaultLockMode", choices=("GOVERNANCE", "COMPLIANCE"))
     media_replication = r.boolean("mediaReplication")
     dr_copies = r.boolean("drCopies")
-    if media_replication and not dr_copies:
+    if r.ok("mediaReplication", "drCopies") and media_replication and not dr_copies:
         r.fail("mediaReplication", "needs drCopies (the replica bucket and its key live in drRegion)")
     restore_arn = r.string(
         "dbRestoreSourceBackupsArn",
@@ -193,7 +207,7 @@ def load(r: Reader) -> DataConfig:
         pattern=RESTORE_TIME_PATTERN,
         describe="a UTC time like 2026-03-06T10:15:00Z",
     )
-    if restore_time and not restore_arn:
+    if r.ok("dbRestoreTime", "dbRestoreSourceBackupsArn") and restore_time and not restore_arn:
         r.fail("dbRestoreTime", "is only used with dbRestoreSourceBackupsArn")
     restore_key = r.string(
         "dbRestoreKmsKeyArn",
@@ -202,31 +216,53 @@ def load(r: Reader) -> DataConfig:
         pattern=KMS_KEY_ARN_PATTERN,
         describe="a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)",
     )
-    if restore_arn and not restore_key:
+    restore_ok = r.ok("dbRestoreSourceBackupsArn", "dbRestoreKmsKeyArn")
+    if restore_ok and restore_arn and not restore_key:
         r.fail(
             "dbRestoreKmsKeyArn",
             "is required with dbRestoreSourceBackupsArn: the restored storage stays encrypted with the backups' key",
         )
-    if restore_key and not restore_arn:
+    if restore_ok and restore_key and not restore_arn:
         r.fail("dbRestoreKmsKeyArn", "is only used with dbRestoreSourceBackupsArn")
-    if is_production and not dr_copies and not restore_arn:
-        r.fail(
-            "drCopies",
-            "may be false in production only for a DR bring-up (with dbRestoreSourceBackupsArn) while the primary region is down (BCP-1)",
-        )
+    if r.ok("drCopies", "dbRestoreSourceBackupsArn") and not dr_copies and not restore_arn:
+        if is_production:
+            r.fail(
+                "drCopies",
+                "may be false in production only for a DR bring-up (with dbRestoreSourceBackupsArn) while the primary region is down (BCP-1)",
+            )
+        elif core.policy_mandatory("kakoi-bcp-rds-cross-region-backups"):
+            r.fail(
+                "drCopies",
+                f"may be false only for a DR bring-up (with dbRestoreSourceBackupsArn): without copies in drRegion the stack fails "
+                f"kakoi-bcp-rds-cross-region-backups, mandatory for stack {core.stack} (BCP-1)",
+            )
 
     if is_production:
-        if retention and retention != MAX_BACKUP_RETENTION_DAYS:
+        if r.ok("dbBackupRetentionDays") and retention != MAX_BACKUP_RETENTION_DAYS:
             r.fail(
                 "dbBackupRetentionDays",
                 f"production keeps the maximum of {MAX_BACKUP_RETENTION_DAYS} days of point-in-time recovery (BAK-2, REC-1)",
             )
-        if not deletion_protection:
+        if r.ok("dbDeletionProtection") and not deletion_protection:
             r.fail("dbDeletionProtection", "must be true in production")
-        if not multi_az:
+        if r.ok("dbMultiAz") and not multi_az:
             r.fail("dbMultiAz", "must be true in production (AVL-1)")
-        if not final_snapshot:
+        if r.ok("dbFinalSnapshot") and not final_snapshot:
             r.fail("dbFinalSnapshot", "must be true in production")
+    else:
+        # outside production the pack decides: a switch may be off only where levels.py keeps its policy advisory
+        for key, value, policy in (
+            ("dbDeletionProtection", deletion_protection, "kakoi-rds-deletion-protection"),
+            ("dbMultiAz", multi_az, "kakoi-rds-multi-az"),
+        ):
+            if r.ok(key) and not value and core.policy_mandatory(policy):
+                r.fail(
+                    key,
+                    f"must be true in stack {core.stack}: {policy} is mandatory there "
+                    "(policies/kakoi_policy/levels.py lists the stacks that may turn it off)",
+                )
+    log_retention = r.integer("dbLogRetentionDays", allowed=LOG_RETENTION_DAYS)
+    check_log_retention_floor(r, core, "dbLogRetentionDays", log_retention)
 
     return DataConfig(
         key_rotation_days=r.integer("kmsKeyRotationDays", minimum=90, maximum=2560),
@@ -244,7 +280,7 @@ def load(r: Reader) -> DataConfig:
         final_snapshot=final_snapshot,
         backup_window=backup_window,
         maintenance_window=maintenance_window,
-        log_retention_days=r.integer("dbLogRetentionDays", allowed=LOG_RETENTION_DAYS),
+        log_retention_days=log_retention,
         monitoring_interval=r.integer("dbMonitoringInterval", allowed=MONITORING_INTERVALS),
         insights_mode=r.string("dbInsightsMode", choices=("standard", "advanced")),
         vault_lock=vault_lock,

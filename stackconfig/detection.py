@@ -11,9 +11,9 @@ Pulumi's project config schema has no number type.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from .core import CoreConfig
 from .reader import LOG_RETENTION_DAYS, Reader, check_email
 
 #: GuardDuty detector IDs are 32 lower-case hex-like characters (e.g. 12abc34d567e8fa901bc2d34e56789f0)
@@ -22,6 +22,10 @@ DETECTOR_ID_PATTERN = r"[0-9a-z]{32}"
 #: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Synthetics_Library_python_selenium.html
 CANARY_RUNTIME_PATTERN = r"syn-python-selenium-\d+\.\d+"
 DECIMAL_PATTERN = r"\d{1,3}(\.\d{1,3})?"
+#: The shortest retention of any CloudWatch log group, by environment (LOG-1): the pack's kakoi-log-group-retention
+#: minimumRetentionDays (tools/policy_config.py writes it into policies/config.<stack>.json). Production keeps
+#: operational logs a year; other stacks may keep them 90 days (the audit trail itself is in the S3 log archive).
+MIN_LOG_RETENTION_DAYS = {"production": 365, "staging": 90, "development": 90}
 #: CloudWatch evaluates at most one day of data for an alarm (evaluation periods x period <= 86,400 s)
 MAX_WINDOW_MINUTES = 1440
 
@@ -70,21 +74,39 @@ class DetectionConfig:
     canary_artifact_retention_days: int
 
 
+def min_log_retention_days(core: CoreConfig) -> int:
+    """The log-retention floor of the stack's environment (365 when the environment is unknown)."""
+    return MIN_LOG_RETENTION_DAYS.get(core.environment, MIN_LOG_RETENTION_DAYS["production"])
+
+
+def check_log_retention_floor(r: Reader, core: CoreConfig, key: str, days: int) -> None:
+    """kakoi-log-group-retention: a log group's retention is at least the environment's floor."""
+    if not r.ok(key, "environment"):
+        return
+    floor = min_log_retention_days(core)
+    if days < floor:
+        r.fail(
+            key,
+            f"{days} days is below the {floor} days {core.environment} keeps log groups (LOG-1; kakoi-log-group-retention, "
+            "MIN_LOG_RETENTION_DAYS in stackconfig/detection.py)",
+        )
+
+
 def _decimal(r: Reader, key: str, *, minimum: float, maximum: float, below_max: bool = False) -> float:
     raw = r.string(key, pattern=DECIMAL_PATTERN, describe="a decimal number like 1 or 0.5")
-    if not re.fullmatch(DECIMAL_PATTERN, raw):
+    if not r.ok(key):
         return 0.0
     value = float(raw)
     if value < minimum:
-        r.fail(key, f"{raw} is below the minimum {minimum:g}")
+        r.invalid(key, f"{raw} is below the minimum {minimum:g}")
     if value > maximum or (below_max and value >= maximum):
-        r.fail(key, f"{raw} must be {'below' if below_max else 'at most'} {maximum:g}")
+        r.invalid(key, f"{raw} must be {'below' if below_max else 'at most'} {maximum:g}")
     return value
 
 
-def load(r: Reader) -> DetectionConfig:
+def load(r: Reader, core: CoreConfig) -> DetectionConfig:
     emails = r.string_list("alertEmails", min_items=1, item_check=check_email)
-    if len(set(emails)) == len(emails) and len({e.lower() for e in emails}) != len(emails):
+    if r.ok("alertEmails") and len({e.lower() for e in emails}) != len(emails):
         r.fail("alertEmails", "has the same address twice (addresses are compared without case)")
     detector = r.string(
         "guardDutyDetectorId",
@@ -95,8 +117,10 @@ def load(r: Reader) -> DetectionConfig:
     )
     log_days = r.integer("logRetentionDays", allowed=LOG_RETENTION_DAYS)
     audit_days = r.integer("auditLogRetentionDays", allowed=LOG_RETENTION_DAYS)
-    if log_days and audit_days and audit_days < log_days:
+    if r.ok("logRetentionDays", "auditLogRetentionDays") and audit_days < log_days:
         r.fail("auditLogRetentionDays", f"{audit_days} is shorter than logRetentionDays ({log_days}); audit logs are kept longer")
+    check_log_retention_floor(r, core, "logRetentionDays", log_days)
+    check_log_retention_floor(r, core, "auditLogRetentionDays", audit_days)
 
     thresholds = Thresholds(
         elb_5xx_rate_percent=_decimal(r, "alarmElb5xxRatePercent", minimum=0.1, maximum=100),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from .reader import Reader
+from .reader import Reader, is_private_range
 
 
 @dataclass(frozen=True)
@@ -32,23 +32,25 @@ class NetworkConfig:
 
 def load(r: Reader) -> NetworkConfig:
     vpc_cidr = r.string("vpcCidr")
-    if vpc_cidr:
+    if r.ok("vpcCidr"):
         try:
             net = ipaddress.ip_network(vpc_cidr, strict=True)
         except ValueError as exc:
-            r.fail("vpcCidr", f"{vpc_cidr!r} is not a CIDR block ({exc})")
+            r.invalid("vpcCidr", f"{vpc_cidr!r} is not a CIDR block ({exc})")
         else:
-            if net.version != 4 or not net.is_private:
-                r.fail("vpcCidr", f"{vpc_cidr!r} must be a private IPv4 range")
+            # the same notion of "private" as dbAdminCidrs (RFC 1918): `ip_network.is_private` would also
+            # accept documentation, shared (100.64/10), loopback and reserved ranges
+            if net.version != 4 or not is_private_range(net):
+                r.invalid("vpcCidr", f"{vpc_cidr!r} must be a private IPv4 range (RFC 1918: 10/8, 172.16/12, 192.168/16)")
             elif not 16 <= net.prefixlen <= 20:
-                r.fail("vpcCidr", f"{vpc_cidr!r} must be between /16 and /20 to hold 3 tiers over 3 AZs")
+                r.invalid("vpcCidr", f"{vpc_cidr!r} must be between /16 and /20 to hold 3 tiers over 3 AZs")
     az_count = r.integer("azCount", minimum=2, maximum=3)
     nat = r.integer("natGateways", minimum=0, maximum=3)
-    if az_count and nat > az_count:
+    if r.ok("azCount", "natGateways") and nat > az_count:
         r.fail("natGateways", f"{nat} is more than azCount ({az_count})")
     ingress = r.cidr_list("ingressCidrs", min_items=1)
     ipv6 = r.boolean("ipv6")
-    if not ipv6:
+    if r.ok("ipv6") and not ipv6:
         v6 = [c for c in ingress if _version(c) == 6]
         if v6:
             r.fail(
@@ -58,7 +60,7 @@ def load(r: Reader) -> NetworkConfig:
             )
     admin = r.cidr_list("dbAdminCidrs", private_only=True)
     port = r.integer("appPort", minimum=1024, maximum=65535)
-    if port in (5432,):
+    if r.ok("appPort") and port in (5432,):
         r.fail("appPort", "must not be the database port")
     return NetworkConfig(
         vpc_cidr=vpc_cidr,

@@ -6,6 +6,12 @@ value, records every problem with the full key and the reason, so that one run
 tells the operator everything that is wrong. `Reader.finish()` raises
 `ConfigError` when anything was wrong; nothing is declared before that.
 
+A read that fails (missing, malformed, out of range) still returns a placeholder
+of its type (0, "", False, []) so that a section's dataclass can be built, but the
+key is recorded in `Reader.failed`: cross-field checks ask `Reader.ok(*keys)`
+before comparing values, never the values' truthiness (0 and "" are valid values
+of some keys), so a problem is reported once, at the key that is wrong.
+
 Defaults live in `Pulumi.yaml` (the CLI applies them, and the offline render
 does the same through `tools.stackfiles`), so a key missing here means the
 project file declares no default and the stack gave no value.
@@ -41,20 +47,32 @@ class Reader:
     problems: list[str] = field(default_factory=list)
     #: every key read, with the type it was read as (checked against Pulumi.yaml by a test)
     read: dict[str, ConfigType] = field(default_factory=dict)
+    #: keys whose own read failed (their returned value is a placeholder); see `ok`
+    failed: set[str] = field(default_factory=set)
 
     # -- plumbing -----------------------------------------------------------
     def full(self, key: str) -> str:
         return key if ":" in key else f"{self.namespace}:{key}"
 
     def fail(self, key: str, reason: str) -> None:
+        """Record a problem with `key` (a cross-field rule); the value itself stays usable."""
         self.problems.append(f"{self.full(key)}: {reason}")
+
+    def invalid(self, key: str, reason: str) -> None:
+        """Record that reading `key` failed: its returned value is a placeholder (`ok(key)` is false)."""
+        self.fail(key, reason)
+        self.failed.add(self.full(key).split("[", 1)[0])
+
+    def ok(self, *keys: str) -> bool:
+        """Whether every key was read and its value is valid (cross-field checks run only then)."""
+        return all(self.full(k) in self.read and self.full(k) not in self.failed for k in keys)
 
     def _raw(self, key: str, typ: ConfigType, required: bool) -> str | None:
         full = self.full(key)
         self.read[full] = typ
         value = self.values.get(full)
         if value is None and required:
-            self.fail(key, "is required (no default in Pulumi.yaml and no value in the stack file)")
+            self.invalid(key, "is required (no default in Pulumi.yaml and no value in the stack file)")
         return value
 
     def finish(self) -> None:
@@ -77,16 +95,16 @@ class Reader:
             return ""
         if raw == "" and not allow_empty:
             if required:
-                self.fail(key, "must not be empty")
+                self.invalid(key, "must not be empty")
             return ""
         if raw == "":
             return ""
         if choices is not None:
             allowed = list(choices)
             if raw not in allowed:
-                self.fail(key, f"{raw!r} is not one of: {', '.join(allowed)}")
+                self.invalid(key, f"{raw!r} is not one of: {', '.join(allowed)}")
         if pattern is not None and not re.fullmatch(pattern, raw):
-            self.fail(key, f"{raw!r} is not {describe or f'matching {pattern}'}")
+            self.invalid(key, f"{raw!r} is not {describe or f'matching {pattern}'}")
         return raw
 
     def integer(
@@ -103,16 +121,16 @@ class Reader:
         try:
             value = int(str(raw).strip())
         except ValueError:
-            self.fail(key, f"{raw!r} is not an integer")
+            self.invalid(key, f"{raw!r} is not an integer")
             return 0
         if minimum is not None and value < minimum:
-            self.fail(key, f"{value} is below the minimum {minimum}")
+            self.invalid(key, f"{value} is below the minimum {minimum}")
         if maximum is not None and value > maximum:
-            self.fail(key, f"{value} is above the maximum {maximum}")
+            self.invalid(key, f"{value} is above the maximum {maximum}")
         if allowed is not None:
             values = list(allowed)
             if value not in values:
-                self.fail(key, f"{value} is not one of: {', '.join(map(str, values))}")
+                self.invalid(key, f"{value} is not one of: {', '.join(map(str, values))}")
         return value
 
     def boolean(self, key: str) -> bool:
@@ -122,7 +140,7 @@ class Reader:
         text = str(raw).strip().lower()
         if text in ("true", "false"):
             return text == "true"
-        self.fail(key, f"{raw!r} is not a boolean (true or false)")
+        self.invalid(key, f"{raw!r} is not a boolean (true or false)")
         return False
 
     # -- arrays ---------------------------------------------------------------
@@ -140,21 +158,21 @@ class Reader:
         try:
             value = json.loads(raw) if isinstance(raw, str) else raw
         except json.JSONDecodeError:
-            self.fail(key, "is not a list (expected a YAML/JSON array of strings)")
+            self.invalid(key, "is not a list (expected a YAML/JSON array of strings)")
             return []
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.fail(key, "must be a list of strings")
+            self.invalid(key, "must be a list of strings")
             return []
         items: list[str] = list(value)
         if len(items) < min_items:
-            self.fail(key, f"needs at least {min_items} item(s), got {len(items)}")
+            self.invalid(key, f"needs at least {min_items} item(s), got {len(items)}")
         if len(set(items)) != len(items):
-            self.fail(key, "has duplicate items")
+            self.invalid(key, "has duplicate items")
         if item_check is not None:
             for i, item in enumerate(items):
                 reason = item_check(item)
                 if reason:
-                    self.fail(f"{self.full(key)}[{i}]", reason)
+                    self.invalid(f"{self.full(key)}[{i}]", reason)
         return items
 
     def cidr_list(self, key: str, *, min_items: int = 0, private_only: bool = False) -> list[str]:

@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .app import DIGEST_PATTERN, FARGATE_CPUS, fargate_memory_choices
-from .edge import HOSTNAME_PATTERN
+from .core import CoreConfig
+from .edge import HOSTNAME_PATTERN, EdgeConfig
 from .reader import ARN_PATTERN, Reader
 
 #: the one port clients use: TLS 1.3 on 443 at the load balancer (ENC-1)
@@ -64,60 +65,68 @@ class RelayConfig:
         return self.max_tasks * self.connections_per_task
 
 
-def load(r: Reader) -> RelayConfig:
-    is_production = r.values.get(r.full("environment")) == "production"
-    app_domain = r.values.get(r.full("domainName")) or ""
-    zone = r.values.get(r.full("hostedZoneId")) or ""
+def load(r: Reader, core: CoreConfig, edge: EdgeConfig) -> RelayConfig:
+    is_production = core.is_production
+    app_domain = edge.domain_name if r.ok("domainName") else ""
+    zone = edge.hosted_zone_id
 
     domain = r.string("relayDomainName", required=False, allow_empty=True, pattern=HOSTNAME_PATTERN, describe="a lower-case DNS name")
     if not domain and app_domain:
         domain = f"turn.{app_domain}"
-    if domain and domain == app_domain:
+    if r.ok("relayDomainName") and domain and domain == app_domain:
         r.fail("relayDomainName", f"{domain!r} is the app's name (kakoi:domainName); the relay needs its own name and certificate")
     cert = r.string("relayCertificateArn", required=False, allow_empty=True, pattern=ARN_PATTERN, describe="an ACM certificate ARN")
-    if cert and ":acm:" not in cert:
+    if r.ok("relayCertificateArn") and cert and ":acm:" not in cert:
         r.fail("relayCertificateArn", f"{cert!r} is not an ACM certificate ARN")
-    if not cert and not zone:
+    if r.ok("relayCertificateArn", "hostedZoneId") and not cert and not zone:
         r.fail(
             "relayCertificateArn", "set kakoi:hostedZoneId (to request a DNS-validated certificate for the relay) or relayCertificateArn"
         )
 
     deletion_protection = r.boolean("relayDeletionProtection")
-    if is_production and not deletion_protection:
-        r.fail("relayDeletionProtection", "production keeps deletion protection on the relay's load balancer (Security Hub ELB.6)")
+    if r.ok("relayDeletionProtection") and not deletion_protection:
+        if is_production:
+            r.fail("relayDeletionProtection", "production keeps deletion protection on the relay's load balancer (Security Hub ELB.6)")
+        elif core.policy_mandatory("kakoi-elb-deletion-protection"):
+            r.fail(
+                "relayDeletionProtection",
+                f"must be true in stack {core.stack}: kakoi-elb-deletion-protection (Security Hub ELB.6) is mandatory there "
+                "(policies/kakoi_policy/levels.py lists the stacks that may turn it off)",
+            )
 
     min_port = r.integer("relayMinPort", minimum=MIN_RELAY_PORT, maximum=MAX_RELAY_PORT)
     max_port = r.integer("relayMaxPort", minimum=MIN_RELAY_PORT, maximum=MAX_RELAY_PORT)
-    if min_port and max_port and max_port < min_port:
+    ports_ok = r.ok("relayMinPort", "relayMaxPort")
+    if ports_ok and max_port < min_port:
         r.fail("relayMaxPort", f"{max_port} is below relayMinPort ({min_port})")
 
     cpu = r.integer("relayCpu", allowed=FARGATE_CPUS)
     memory = r.integer("relayMemory", minimum=512)
     choices = list(fargate_memory_choices(cpu))
-    if choices and memory and memory not in choices:
+    if r.ok("relayCpu", "relayMemory") and choices and memory not in choices:
         r.fail("relayMemory", f"{memory} MiB is not a Fargate memory size for relayCpu {cpu} (valid: {choices[0]}-{choices[-1]} MiB)")
 
     min_tasks = r.integer("relayMinTasks", minimum=1, maximum=100)
     max_tasks = r.integer("relayMaxTasks", minimum=1, maximum=100)
-    if min_tasks and max_tasks and max_tasks < min_tasks:
+    if r.ok("relayMinTasks", "relayMaxTasks") and max_tasks < min_tasks:
         r.fail("relayMaxTasks", f"{max_tasks} is below relayMinTasks ({min_tasks})")
-    if is_production and min_tasks and min_tasks < 2:
+    if is_production and r.ok("relayMinTasks") and min_tasks < 2:
         r.fail("relayMinTasks", "production runs at least 2 relay tasks, so that losing one availability zone keeps calls up (AVL-1)")
 
     connections = r.integer("relayConnectionsPerTask", minimum=10, maximum=100_000)
     user_quota = r.integer("relayUserQuota", minimum=1, maximum=1000)
     # the image's entrypoint accepts 1-100000 (relay/entrypoint.sh)
     total_quota = r.integer("relayTotalQuota", minimum=1, maximum=100_000)
-    if user_quota and total_quota and user_quota > total_quota:
+    if r.ok("relayUserQuota", "relayTotalQuota") and user_quota > total_quota:
         r.fail("relayUserQuota", f"{user_quota} is above relayTotalQuota ({total_quota})")
-    if connections and total_quota and total_quota < connections:
+    if r.ok("relayConnectionsPerTask", "relayTotalQuota") and total_quota < connections:
         r.fail(
             "relayTotalQuota",
             f"{total_quota} allocations per task is below relayConnectionsPerTask ({connections}): tasks would refuse "
             "allocations before autoscaling adds capacity",
         )
     # each allocation holds one relayed port: a task cannot hold more allocations than the range has ports
-    if min_port and max_port and max_port >= min_port and total_quota and total_quota > max_port - min_port + 1:
+    if ports_ok and max_port >= min_port and r.ok("relayTotalQuota") and total_quota > max_port - min_port + 1:
         r.fail(
             "relayTotalQuota",
             f"{total_quota} allocations per task need as many relay ports; relayMinPort-relayMaxPort holds {max_port - min_port + 1}",

@@ -27,46 +27,13 @@ class EdgeTier:
 
 
 def build(ctx: StackContext, cfg: StackConfig, base: Foundation) -> EdgeTier:
-    certificate = Certificate(
-        "cert",
-        CertificateArgs(
-            domain_name=cfg.edge.domain_name,
-            hosted_zone_id=cfg.edge.hosted_zone_id,
-            certificate_arn=cfg.edge.certificate_arn,
-        ),
-        opts=ctx.opts,
-    )
+    certificate = Certificate("cert", CertificateArgs.of(cfg.edge), opts=ctx.opts)
     edge = Edge(
         "edge",
-        EdgeArgs(
-            name_prefix=ctx.name_prefix,
-            vpc_id=base.network.vpc_id,
-            public_subnet_ids=base.network.public_subnet_ids,
-            security_group_id=base.sgs.alb_sg_id,
-            certificate_arn=certificate.certificate_arn,
-            tls_policy=cfg.edge.tls_policy,
-            app_port=cfg.network.app_port,
-            deletion_protection=cfg.edge.deletion_protection,
-            hsts_max_age=cfg.edge.hsts_max_age,
-            log_bucket=base.logs.archive_bucket.bucket,
-            domain_name=cfg.edge.domain_name,
-            hosted_zone_id=cfg.edge.hosted_zone_id,
-            dualstack=base.network.ipv6,
-        ),
+        EdgeArgs(ctx, cfg.edge, network=base.network, security_groups=base.sgs, certificate=certificate, log_archive=base.logs),
         opts=ctx.opts,
-        log_delivery_ready=[base.logs.archive_policy],
     )
-    waf = Waf(
-        "waf",
-        WafArgs(
-            name_prefix=ctx.name_prefix,
-            load_balancer_arn=edge.load_balancer_arn,
-            log_bucket_arn=base.logs.archive_bucket.arn,
-            rate_limit=cfg.edge.waf_rate_limit,
-        ),
-        opts=ctx.opts,
-        log_delivery_ready=[base.logs.archive_policy],
-    )
+    waf = Waf("waf", WafArgs(ctx, cfg.edge, edge=edge, log_archive=base.logs), opts=ctx.opts)
 
     pulumi.export("loadBalancerDnsName", edge.dns_name)
     pulumi.export("appUrl", f"https://{cfg.edge.domain_name}")

@@ -9,6 +9,11 @@ every such exception is listed here with its reason: the controls report
 config and this list disagree, when a reason names no real config key, or when a
 policy the default prod program satisfies is not mandatory for prod.
 
+`make policy-config` (tools/policy_config.py) writes these exceptions into the generated
+`policies/config.<stack>.json`, and stackconfig reads `ADVISORY` straight from this file
+(stackconfig/policy.py, with runpy: keep it plain data that imports nothing) to refuse at
+load a config value a policy mandatory on the stack would fail.
+
 Only two kinds of reason are legitimate: the stack's own config differs on
 purpose (staging is torn down and rebuilt), or a documented config switch
 (a `kakoi:` key in Pulumi.yaml) weakens the control on purpose. The reason names

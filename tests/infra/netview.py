@@ -103,3 +103,54 @@ def peer(rule: Res) -> tuple[str, str]:
 def ports(rule: Res) -> tuple[str, int, int]:
     i = rule.inputs
     return (str(i.get("ipProtocol")), int(i.get("fromPort", -1)), int(i.get("toPort", -1)))
+
+
+#: the foundation and edge components built on their own (tests/infra/test_network.py, test_edge.py):
+#: a hand-made StackContext (stack `dev`, so every name says `kakoi-dev`) and hand-made config
+#: sections, none of them from a stack file
+STANDALONE_PROGRAM = """
+import dataclasses
+from components.certificate import Certificate, CertificateArgs
+from components.context import StackContext
+from components.alerts import Alerts, AlertsArgs
+from components.edge import Edge, EdgeArgs
+from components.endpoints import INTERFACE_SERVICES, Endpoints, EndpointsArgs
+from components.kms import Keys, KeysArgs
+from components.log_archive import LogArchive, LogArchiveArgs
+from components.network import Network, NetworkArgs
+from components.security_groups import SecurityGroups, SecurityGroupsArgs
+from components.waf import Waf, WafArgs
+from stackconfig.edge import EdgeConfig
+from stackconfig.log_archive import LogArchiveConfig
+from stackconfig.network import NetworkConfig
+
+ctx = StackContext(project="kakoi", stack="dev", region="ap-northeast-1", dr_region="ap-northeast-3",
+                   account_id="123456789012", partition="aws", opts=opts)
+net_cfg = NetworkConfig(vpc_cidr="10.20.0.0/16", az_count=2, nat_gateways=0, ingress_cidrs=("198.51.100.0/24",),
+                        db_admin_cidrs=(), app_port=8000, ipv6=False)
+edge_cfg = EdgeConfig(domain_name="dev.example.com", hosted_zone_id="Z0123DEV", certificate_arn="",
+                      tls_policy="ELBSecurityPolicy-TLS13-1-3-2021-06", deletion_protection=False,
+                      waf_rate_limit=1000, hsts_max_age=31536000)
+logs = LogArchive("logs", LogArchiveArgs(ctx, LogArchiveConfig(object_lock_mode="GOVERNANCE", object_lock_days=30,
+                                                                cold_storage_after_days=90)), opts=opts)
+keys = Keys("keys", KeysArgs(ctx, dataclasses.replace(cfg.data, key_rotation_days=180, dr_copies=False)), opts=opts)
+network = Network("network", NetworkArgs(ctx, net_cfg, log_archive=logs), opts=opts)
+sgs = SecurityGroups("sg", SecurityGroupsArgs(ctx, net_cfg, network=network), opts=opts)
+Endpoints("endpoints", EndpointsArgs(ctx, network=network, security_groups=sgs, services=INTERFACE_SERVICES[:2]), opts=opts)
+Alerts("alerts", AlertsArgs(ctx, dataclasses.replace(cfg.detection, alert_emails=("ops@example.com",)), keys=keys), opts=opts)
+cert = Certificate("cert", CertificateArgs.of(edge_cfg), opts=opts)
+edge = Edge("edge", EdgeArgs(ctx, edge_cfg, network=network, security_groups=sgs, certificate=cert, log_archive=logs), opts=opts)
+Waf("waf", WafArgs(ctx, edge_cfg, edge=edge, log_archive=logs), opts=opts)
+"""
+
+
+@functools.cache
+def standalone() -> StackView:
+    """The render of STANDALONE_PROGRAM (once per session)."""
+    import tempfile
+    from pathlib import Path
+
+    from tests.infra.detectionview import render_program
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return render_program(Path(tmp), STANDALONE_PROGRAM)

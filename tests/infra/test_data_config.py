@@ -31,10 +31,11 @@ def test_bak2_rec1_prod_keeps_the_maximum_backup_retention() -> None:
 
 
 def test_bak2_staging_may_keep_less() -> None:
-    """BAK-2: a non-production stack may shorten retention (staging: 7 days), never to 0 (no PITR)."""
+    """BAK-2: a non-production stack may shorten retention (staging: 7 days), never below the pack's 7 (kakoi-bak-rds-backup-retention)."""
     assert load("staging").data.backup_retention_days == 7
-    found = problems("staging", dbBackupRetentionDays=0)
-    assert any("kakoi:dbBackupRetentionDays" in p and "below the minimum 1" in p for p in found)
+    for days in (0, 6):
+        found = problems("staging", dbBackupRetentionDays=days)
+        assert any("kakoi:dbBackupRetentionDays" in p and "below the minimum 7" in p for p in found), found
     found = problems("staging", dbBackupRetentionDays=36)
     assert any("kakoi:dbBackupRetentionDays" in p and "above the maximum 35" in p for p in found)
 
@@ -44,8 +45,19 @@ def test_rec1_prod_cannot_turn_off_protection(key: str) -> None:
     """REC-1 / AVL-1: production cannot turn off deletion protection, Multi-AZ or the final snapshot."""
     found = problems("prod", **{key: False})
     assert any(p.startswith(f"kakoi:{key}:") and "production" in p for p in found), found
-    # the same switch is allowed outside production
+
+
+@pytest.mark.parametrize("key", ["dbDeletionProtection", "dbFinalSnapshot"])
+def test_rec1_staging_may_turn_off_what_its_policies_allow(key: str) -> None:
+    """REC-1: staging may drop deletion protection (levels.py keeps kakoi-rds-deletion-protection advisory there)
+    and the final snapshot (no policy judges it)."""
     load("staging", **{key: False})
+
+
+def test_avl1_staging_keeps_multi_az() -> None:
+    """AVL-1: kakoi-rds-multi-az is mandatory on staging too, so dbMultiAz false is refused at load, naming the policy."""
+    found = problems("staging", dbMultiAz=False)
+    assert any(p.startswith("kakoi:dbMultiAz:") and "kakoi-rds-multi-az" in p for p in found), found
 
 
 def test_mnt1_default_windows_are_friday_21_jst_with_backups_before() -> None:

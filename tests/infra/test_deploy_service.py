@@ -249,9 +249,18 @@ def test_cmd1_ecs_exec_is_off_by_default(each_stack: StackView) -> None:
     assert _service(each_stack).inputs["enableExecuteCommand"] is False
 
 
-def test_cmd1_ecs_exec_switch_turns_it_on_with_only_the_channel_permissions() -> None:
-    """CMD-1: with kakoi:ecsExec the service allows exec and the task role gets exactly the four ssmmessages actions."""
-    view = dv.rendered("staging", (("kakoi:ecsExec", True),))
+def test_cmd1_ecs_exec_switch_turns_it_on_with_only_the_channel_permissions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CMD-1: with kakoi:ecsExec the service allows exec and the task role gets exactly the four ssmmessages actions.
+
+    kakoi-ecs-exec-disabled is mandatory on every stack, so stackconfig refuses the switch there; this render
+    stands for a stack whose policies/kakoi_policy/levels.py entry keeps that policy advisory for debugging."""
+    import stackconfig.core
+
+    mandatory = stackconfig.core.mandatory
+    monkeypatch.setattr(
+        stackconfig.core, "mandatory", lambda stack, policy: policy != "kakoi-ecs-exec-disabled" and mandatory(stack, policy)
+    )
+    view = StackView(render("staging", overrides={"kakoi:ecsExec": True}))
     assert _service(view).inputs["enableExecuteCommand"] is True
     exec_stmt = dv.statement(dv.role_statements(view, "task"), "EcsExecChannels")
     assert sorted(exec_stmt["Action"]) == sorted(

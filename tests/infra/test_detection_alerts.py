@@ -123,9 +123,13 @@ def test_mon2_without_a_key_the_topic_gets_its_own_least_privilege_key(tmp_path:
     view = render_program(
         tmp_path,
         """
+        import dataclasses
         from components.alerts import Alerts, AlertsArgs
-        Alerts("alerts", AlertsArgs(name_prefix="kakoi-prod", account_id="123456789012", partition="aws",
-                                    region="ap-northeast-1", emails=["a@example.com"]), opts=opts)
+        from components.context import StackContext
+        ctx = StackContext(project="kakoi", stack="prod", region="ap-northeast-1", dr_region="ap-northeast-3",
+                           account_id="123456789012", partition="aws", opts=opts)
+        detection = dataclasses.replace(cfg.detection, alert_emails=("a@example.com",))
+        Alerts("alerts", AlertsArgs(ctx, detection), opts=opts)
         """,
     )
     key = view.one(KEY, "alerts-key")

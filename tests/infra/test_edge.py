@@ -233,3 +233,27 @@ def test_net1_ipv6_rules_only_on_the_load_balancer_443_and_80_from_configured_ci
     )
     assert got == want
     assert [r.name for r in each_stack.of_type(nv.SG_OUT) if r.inputs.get("cidrIpv6")] == []
+
+
+def test_enc1_log1_edge_components_build_on_their_own() -> None:
+    """ENC-1, ENC-2, LOG-1, NET-1: Certificate, Edge and Waf built from a hand-made StackContext and EdgeConfig
+    and the foundation's handles: names from the context, TLS policy, HSTS and the rate limit from the config,
+    the app port from the security groups, IPv4 only because the network is, logs into the archive."""
+    view = nv.standalone()
+    lb = view.one("aws:lb/loadBalancer:LoadBalancer", "edge")
+    assert lb.inputs["name"] == "kakoi-dev-alb"
+    assert lb.inputs["ipAddressType"] == "ipv4"
+    archive = view.one("aws:s3/bucket:Bucket", "logs-archive")
+    assert lb.inputs["accessLogs"]["bucket"] == archive.outputs["bucket"]
+    policy = view.one("aws:s3/bucketPolicy:BucketPolicy", "logs-archive")
+    assert policy.urn in lb.dependencies
+    assert view.one("aws:lb/targetGroup:TargetGroup", "edge").inputs["port"] == 8000
+    https = _listener(view, 443)
+    assert https.inputs["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-3-2021-06"
+    assert https.inputs["routingHttpResponseStrictTransportSecurityHeaderValue"] == "max-age=31536000; includeSubDomains"
+    assert view.one("aws:acm/certificate:Certificate", "cert").inputs["domainName"] == "dev.example.com"
+    assert [r.inputs["type"] for r in view.of_type("aws:route53/record:Record") if r.name.startswith("edge-alias")] == ["A"]
+    acl = view.one("aws:wafv2/webAcl:WebAcl", "waf")
+    assert acl.inputs["name"] == "kakoi-dev-web"
+    [rate] = [r for r in acl.inputs["rules"] if "rateBasedStatement" in r["statement"]]
+    assert rate["statement"]["rateBasedStatement"]["limit"] == 1000

@@ -364,3 +364,36 @@ def test_net1_ipv6_off_refuses_ipv6_ingress_cidrs(stack: str, v6: str) -> None:
     line = next((ln for ln in str(err).splitlines() if "- kakoi:ingressCidrs:" in ln), None)
     assert line is not None, str(err)
     assert v6 in line and "kakoi:ipv6 is false" in line
+
+
+# ---- the components on their own (issue 13) ---------------------------------------------
+
+
+def test_net1_log1_foundation_components_build_on_their_own() -> None:
+    """NET-1, LOG-1, BAK-1, MON-2: LogArchive, Keys, Network, SecurityGroups, Endpoints and Alerts built from a
+    hand-made StackContext and config sections (no stack file) take every value from them: names from the
+    context's prefix, the layout and the rules from NetworkConfig, retention from LogArchiveConfig, the keys'
+    rotation and (no) DR copies from DataConfig, the topic's key from the Keys handle."""
+    view = nv.standalone()
+    vpc = nv.vpc(view)
+    assert vpc.inputs["cidrBlock"] == "10.20.0.0/16"
+    assert not vpc.inputs.get("assignGeneratedIpv6CidrBlock")
+    assert vpc.inputs["tags"]["Name"] == "kakoi-dev-vpc"
+    assert len(view.of_type(nv.SUBNET)) == 6, "three tiers over two AZs"
+    [flow] = view.of_type("aws:ec2/flowLog:FlowLog")
+    archive = view.one("aws:s3/bucket:Bucket", "logs-archive")
+    assert flow.inputs["logDestination"] == f"{archive.outputs['arn']}/{PREFIX_FLOW_LOGS}/"
+    assert view.one("aws:s3/bucket:Bucket", "logs-access-logs").inputs["bucket"] == "kakoi-dev-s3-access-logs-123456789012"
+    [lock] = view.of_type("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")
+    assert lock.inputs["rule"]["defaultRetention"] == {"mode": "GOVERNANCE", "days": 30}
+    keys = view.of_type("aws:kms/key:Key")
+    assert len(keys) == 5 and {k.inputs["rotationPeriodInDays"] for k in keys} == {180}, "no DR keys, rotation from config"
+    groups = {g.inputs["name"] for g in view.of_type(nv.SG)}
+    assert groups == {"kakoi-dev-alb", "kakoi-dev-app", "kakoi-dev-db", "kakoi-dev-endpoints"}, "no relay groups without a relay"
+    alb_in = {(nv.ports(r)[1], nv.peer(r)) for r in nv.ingress(view, nv.sg(view, "alb"))}
+    assert alb_in == {(443, ("cidr4", "198.51.100.0/24")), (80, ("cidr4", "198.51.100.0/24"))}
+    app_in = nv.ingress(view, nv.sg(view, "app"))
+    assert [nv.ports(r) for r in app_in] == [("tcp", 8000, 8000)]
+    assert len(view.of_type(nv.ENDPOINT)) == 1 + 2
+    sns_key = view.one("aws:kms/key:Key", "keys-sns")
+    assert view.one("aws:sns/topic:Topic", "alerts").inputs["kmsMasterKeyId"] == sns_key.outputs["arn"]

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from components.contract import contract
-from components.security_groups import DESCRIPTION_PATTERN, check_description
+from components.security_groups import DESCRIPTION_PATTERN, check_description, cidr_key
 from tests.infra import netview as nv
 from tools.render import RenderError, render
 from tools.stackview import StackView
@@ -179,3 +179,99 @@ def test_net1_public_db_admin_cidr_is_refused_by_config(cidr: str) -> None:
         render("staging", overrides={"kakoi:dbAdminCidrs": [cidr]})
     assert err.value.exit_code == 2
     assert "dbAdminCidrs" in str(err.value)
+
+
+# ---- rule names: what the rule allows, never a list index (issue 13) ---------------------------
+
+#: every rule first deployed under an index-based name: its name now -> the name it was deployed as
+#: (tests/infra/urns/<stack>.txt at 731b9dc). Written out, not derived, so that a change to the naming
+#: code cannot move both sides at once.
+DEPLOYED_AS = {
+    "prod": {
+        "sg-alb-443-v4-0.0.0.0-0": "sg-alb-443-v4-0",
+        "sg-alb-443-v6-..-0": "sg-alb-443-v6-0",
+        "sg-alb-80-v4-0.0.0.0-0": "sg-alb-80-v4-0",
+        "sg-alb-80-v6-..-0": "sg-alb-80-v6-0",
+        "sg-db-from-admin-10.99.0.0-24": "sg-db-from-admin-0",
+        "sg-nlb-443-v4-0.0.0.0-0": "sg-nlb-443-v4-0",
+        "sg-nlb-443-v6-..-0": "sg-nlb-443-v6-0",
+    },
+    "staging": {
+        "sg-alb-443-v4-203.0.113.0-24": "sg-alb-443-v4-0",
+        "sg-alb-443-v4-198.51.100.32-28": "sg-alb-443-v4-1",
+        "sg-alb-443-v6-2001.db8.1234..-48": "sg-alb-443-v6-0",
+        "sg-alb-80-v4-203.0.113.0-24": "sg-alb-80-v4-0",
+        "sg-alb-80-v4-198.51.100.32-28": "sg-alb-80-v4-1",
+        "sg-alb-80-v6-2001.db8.1234..-48": "sg-alb-80-v6-0",
+        "sg-nlb-443-v4-203.0.113.0-24": "sg-nlb-443-v4-0",
+        "sg-nlb-443-v4-198.51.100.32-28": "sg-nlb-443-v4-1",
+        "sg-nlb-443-v6-2001.db8.1234..-48": "sg-nlb-443-v6-0",
+    },
+}
+
+
+def test_net1_removing_the_first_ingress_cidr_renames_no_other_rule(staging: StackView) -> None:
+    """NET-1: dropping ingressCidrs[0] removes exactly its three rules (ALB 443 and 80, relay NLB 443);
+    every other rule keeps its URN, so `pulumi up` replaces none of them."""
+    office = nv.config("staging", "ingressCidrs")
+    fewer = nv.render_with("staging", {"kakoi:ingressCidrs": office[1:]})
+    before = {r.urn: r for r in _rules(staging)}
+    after = {r.urn: r for r in _rules(fewer)}
+    assert set(after) <= set(before), f"rules renamed: {sorted(set(after) - set(before))}"
+    gone = set(before) - set(after)
+    assert sorted(before[u].name for u in gone) == sorted(f"sg-{k}-v4-{cidr_key(office[0])}" for k in ("alb-443", "alb-80", "nlb-443"))
+    for urn, rule in after.items():
+        # what the rule allows is unchanged (only a Name tag that still carries the deployed index may move,
+        # an in-place tag update)
+        same = {k: v for k, v in rule.inputs.items() if k not in ("tags", "tagsAll")}
+        assert same == {k: v for k, v in before[urn].inputs.items() if k not in ("tags", "tagsAll")}, rule.name
+
+
+def test_net1_removing_an_admin_cidr_renames_no_other_rule() -> None:
+    """NET-1: the database's admin rules are named after their CIDR too: dropping the first keeps the second."""
+    two = nv.render_with("staging", {"kakoi:dbAdminCidrs": ["10.1.0.0/24", "fd00:1::/64"]})
+    one = nv.render_with("staging", {"kakoi:dbAdminCidrs": ["fd00:1::/64"]})
+    names = {r.name for r in nv.ingress(two, nv.sg(two, "db"))}
+    assert "sg-db-from-admin-fd00.1..-64" in names
+    assert {r.name for r in nv.ingress(one, nv.sg(one, "db"))} == names - {"sg-db-from-admin-10.1.0.0-24"}
+
+
+def test_rec1_renamed_rules_answer_to_the_urns_they_were_deployed_under(each_stack: StackView) -> None:
+    """REC-1, NET-1: each rule renamed from its index-based name carries that URN as its only alias and
+    keeps its deployed inputs (the Name tag too), so the rename moves no rule; the other rules have none."""
+    stack = nv.stack_name(each_stack)
+    deployed_as = DEPLOYED_AS[stack]
+    rules = {r.name: r for r in _rules(each_stack)}
+    assert set(deployed_as) <= set(rules), sorted(set(deployed_as) - set(rules))
+    for name, rule in rules.items():
+        old = deployed_as.get(name)
+        if old is None:
+            assert not rule.raw.get("aliases"), name
+            continue
+        assert rule.raw.get("aliases") == [rule.urn.rsplit("::", 1)[0] + "::" + old], name
+        assert rule.inputs["tags"]["Name"] == f"kakoi-{stack}-{old.removeprefix('sg-')}", name
+
+
+def test_net1_rule_names_from_cidrs_are_safe_and_one_to_one() -> None:
+    """NET-1: `cidr_key` gives a short name part of letters, digits, dots and dashes, a different one for
+    every CIDR (also across IPv4 and IPv6), the same for one network however it is written."""
+    cidrs = [
+        "0.0.0.0/0",
+        "::/0",
+        "10.0.0.0/8",
+        "10.0.0.0/16",
+        "1.0.0.0/8",
+        "1::/16",
+        "1:0:0:1::/64",
+        "1::1:0:0:0/80",
+        "2001:db8::/32",
+        "2001:db8:0:1::/64",
+        "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128",
+        "255.255.255.255/32",
+    ]
+    keys = [cidr_key(c) for c in cidrs]
+    assert len(set(keys)) == len(keys)
+    assert all(re.fullmatch(r"[a-z0-9.-]{1,43}", k) for k in keys), keys
+    assert cidr_key("2001:DB8:0::/32") == cidr_key("2001:db8::/32") == "2001.db8..-32"
+    with pytest.raises(ValueError):
+        cidr_key("10.0.0.1/8")

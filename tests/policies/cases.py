@@ -250,8 +250,8 @@ def _relay_tcp_passthrough(doc: Doc) -> None:
 CASES: dict[str, list[tuple[str, Mutation]]] = {
     # --- network
     "kakoi-net-sg-no-public-ingress": [
-        ("postgres open to 0.0.0.0/0", _set(INGRESS, "sg-db-from-admin-0", "cidrIpv4", "0.0.0.0/0")),
-        ("every protocol from ::/0", _set(INGRESS, "sg-alb-443-v6-0", "ipProtocol", "-1")),
+        ("postgres open to 0.0.0.0/0", _set(INGRESS, "sg-db-from-admin-10.99.0.0-24", "cidrIpv4", "0.0.0.0/0")),
+        ("every protocol from ::/0", _set(INGRESS, "sg-alb-443-v6-..-0", "ipProtocol", "-1")),
         ("ssh via SecurityGroupRule", _add_world_rule),
         ("inline rule 0-65535", _inline_world),
     ],

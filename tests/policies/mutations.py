@@ -71,7 +71,10 @@ def _one_subnet(doc: Doc) -> None:
 
 MUTATIONS: dict[str, tuple[str, Mutation]] = {
     # --- network
-    "kakoi-net-sg-no-public-ingress": ("PostgreSQL open to 0.0.0.0/0", _set(INGRESS, "sg-db-from-admin-0", "cidrIpv4", "0.0.0.0/0")),
+    "kakoi-net-sg-no-public-ingress": (
+        "PostgreSQL open to 0.0.0.0/0",
+        _set(INGRESS, "sg-db-from-admin-10.99.0.0-24", "cidrIpv4", "0.0.0.0/0"),
+    ),
     "kakoi-net-public-sg-only-on-load-balancer": (
         "the database in the internet-facing security group",
         lambda d: set_prop(one(d, DB), "vpcSecurityGroupIds", [one(d, "aws:ec2/securityGroup:SecurityGroup", "sg-alb")["outputs"]["id"]]),
