@@ -39,6 +39,13 @@ def test_sql3_every_process_of_the_app_image_is_declared_and_no_other(each_stack
     assert set(containers) == set(contract.APP_PROCESSES)
     images = {c["image"] for c in containers.values()}
     assert len(images) == 1, images
+    # a task definition that runs the app image is one of the contract's processes (a new one must be added there)
+    [image] = images
+    for td in each_stack.of_type(dv.TASK_DEF):
+        names = {c["name"] for c in td.json_input("containerDefinitions") if c["image"] == image}
+        assert names <= set(contract.APP_PROCESSES), (
+            f"{td.inputs['family']} runs the app image as {sorted(names)}: add it to app/kakoi/contract.py"
+        )
 
 
 def test_sql3_environment_and_secrets_are_exactly_the_contract_both_ways(each_stack: StackView) -> None:
