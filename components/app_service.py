@@ -72,6 +72,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import ecs_task
+from components.contract import contract
 from components.provisioning import Provisioning, ProvisioningArgs
 
 if TYPE_CHECKING:
@@ -102,30 +103,30 @@ CONTROLS: dict[str, str] = {
 }
 
 #: container names (the load balancer and the alarms refer to them)
-WEB = "web"
-MIGRATE = "migrate"
-DB_PROVISION = "db-provision"
+WEB = contract.WEB.name
+MIGRATE = contract.MIGRATE.name
+DB_PROVISION = contract.DB_PROVISION.name
 #: arguments of the image's entrypoint (`python -m kakoi.entrypoint`, app/kakoi/entrypoint.py):
 #: `web` serves with gunicorn; `migrate` connected as kakoi_owner (the service's migrate container)
 #: runs plain migrations; `migrate` with DATABASE_MASTER_USER set (the db-provision task) runs
 #: ensure_db_roles and then the migrations as kakoi_owner (`migrate --rotate` rotates the passwords)
-WEB_COMMAND = ["web"]
-MIGRATE_COMMAND = ["migrate"]
-DB_PROVISION_COMMAND = ["migrate"]
+WEB_COMMAND = list(contract.WEB.command)
+MIGRATE_COMMAND = list(contract.MIGRATE.command)
+DB_PROVISION_COMMAND = list(contract.DB_PROVISION.command)
 #: uid:gid of the image's non-root user (app/Dockerfile `USER`)
-APP_USER = "10001:10001"
+APP_USER = contract.APP_USER
 #: the only writable path of the containers: a per-container ephemeral task volume (not the host's /tmp)
-TMP_PATH = "/tmp"  # noqa: S108
+TMP_PATH = contract.WRITABLE_PATH
 #: the liveness endpoint of the app (the target group checks it too: components/edge.py HEALTH_CHECK_PATH)
-HEALTH_PATH_LIVE = "/healthz/live"
+HEALTH_PATH_LIVE = contract.HEALTH_LIVE_PATH
 #: the image's Python (the health check's HTTP client: the image has no curl)
 PYTHON = "python"
 
 
 #: the database every role connects to (docs/database-roles.md)
-DATABASE_NAME = "kakoi"
+DATABASE_NAME = contract.DB_NAME
 #: the RDS CA bundle inside the image (sslmode=verify-full, ENC-1)
-RDS_CA_BUNDLE = "/etc/ssl/certs/rds-global-bundle.pem"
+RDS_CA_BUNDLE = contract.RDS_CA_BUNDLE
 
 
 def app_environment(
@@ -142,20 +143,20 @@ def app_environment(
     """The plain environment of every container (app/kakoi/settings/production.py reads it).
     Nothing secret: credentials come through `secrets`."""
     return {
-        "DJANGO_SETTINGS_MODULE": "kakoi.settings.production",
-        "DJANGO_ALLOWED_HOSTS": domain_name,
-        "DJANGO_CSRF_TRUSTED_ORIGINS": f"https://{domain_name}",
-        "DATABASE_HOST": database_host,
-        "DATABASE_PORT": pulumi.Output.from_input(database_port).apply(str),
-        "DATABASE_NAME": DATABASE_NAME,
-        "DATABASE_SSLMODE": "verify-full",
-        "DATABASE_SSLROOTCERT": RDS_CA_BUNDLE,
-        "AWS_REGION": region,
-        "KAKOI_MEDIA_BUCKET": media_bucket,
-        "KAKOI_EMAIL_FROM": mail_from,
-        "KAKOI_SES_CONFIGURATION_SET": ses_configuration_set,
+        contract.Env.DJANGO_SETTINGS_MODULE: contract.PRODUCTION_SETTINGS,
+        contract.Env.DJANGO_ALLOWED_HOSTS: domain_name,
+        contract.Env.DJANGO_CSRF_TRUSTED_ORIGINS: f"https://{domain_name}",
+        contract.Env.DATABASE_HOST: database_host,
+        contract.Env.DATABASE_PORT: pulumi.Output.from_input(database_port).apply(str),
+        contract.Env.DATABASE_NAME: DATABASE_NAME,
+        contract.Env.DATABASE_SSLMODE: contract.DB_SSLMODE,
+        contract.Env.DATABASE_SSLROOTCERT: RDS_CA_BUNDLE,
+        contract.Env.AWS_REGION: region,
+        contract.Env.KAKOI_MEDIA_BUCKET: media_bucket,
+        contract.Env.KAKOI_EMAIL_FROM: mail_from,
+        contract.Env.KAKOI_SES_CONFIGURATION_SET: ses_configuration_set,
         # the TURN relay's `turns:` URL (components/relay.py, CONTRACTS.md); its secret comes through `secrets`
-        **({"KAKOI_TURN_URLS": turn_urls} if turn_urls else {}),
+        **({contract.Env.KAKOI_TURN_URLS: turn_urls} if turn_urls else {}),
     }
 
 
@@ -241,7 +242,10 @@ class SecretArns:
 
 
 def _role_credentials(secret_arn: str, prefix: str = "DATABASE") -> dict[str, str]:
-    return {f"{prefix}_USER": secret_key(secret_arn, "username"), f"{prefix}_PASSWORD": secret_key(secret_arn, "password")}
+    return {
+        f"{prefix}_USER": secret_key(secret_arn, contract.SECRET_USERNAME_KEY),
+        f"{prefix}_PASSWORD": secret_key(secret_arn, contract.SECRET_PASSWORD_KEY),
+    }
 
 
 def service_containers(
@@ -254,7 +258,7 @@ def service_containers(
         essential=False,
         command=MIGRATE_COMMAND,
         environment=environment,
-        secrets={**_role_credentials(secrets.owner), "DJANGO_SECRET_KEY": secrets.django},
+        secrets={**_role_credentials(secrets.owner), contract.Env.DJANGO_SECRET_KEY: secrets.django},
         log_group=log_group,
         region=region,
         tmp_volume=f"{MIGRATE}-tmp",
@@ -265,12 +269,12 @@ def service_containers(
         essential=True,
         command=WEB_COMMAND,
         # gunicorn binds to $PORT (app/kakoi/gunicorn_conf.py): the port the target group sends to
-        environment={**environment, "PORT": str(app_port)},
+        environment={**environment, contract.Env.PORT: str(app_port)},
         secrets={
             **_role_credentials(secrets.web),
-            "DJANGO_SECRET_KEY": secrets.django,
+            contract.Env.DJANGO_SECRET_KEY: secrets.django,
             # live calls: the web container signs short-lived TURN credentials with it
-            **({"KAKOI_TURN_SECRET": secrets.turn} if secrets.turn else {}),
+            **({contract.Env.KAKOI_TURN_SECRET: secrets.turn} if secrets.turn else {}),
         },
         log_group=log_group,
         region=region,
@@ -298,8 +302,8 @@ def db_provision_containers(*, image: str, environment: Mapping[str, str], secre
         image=image,
         essential=True,
         command=DB_PROVISION_COMMAND,
-        environment={**environment, "DB_OWNER_SECRET_ARN": secrets.owner, "DB_WEB_SECRET_ARN": secrets.web},
-        secrets={**_role_credentials(secrets.master, "DATABASE_MASTER"), "DJANGO_SECRET_KEY": secrets.django},
+        environment={**environment, contract.Env.DB_OWNER_SECRET_ARN: secrets.owner, contract.Env.DB_WEB_SECRET_ARN: secrets.web},
+        secrets={**_role_credentials(secrets.master, "DATABASE_MASTER"), contract.Env.DJANGO_SECRET_KEY: secrets.django},
         log_group=log_group,
         region=region,
         tmp_volume=f"{DB_PROVISION}-tmp",

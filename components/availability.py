@@ -34,6 +34,7 @@ import pulumi_aws as aws
 from components import availability_alarms, canary_artifacts, canary_role, dashboard, synthetics
 from components.alarms import Monitored
 from components.context import StackContext
+from components.contract import contract
 from stackconfig.detection import DetectionConfig
 
 CONTROLS: dict[str, str] = {
@@ -43,7 +44,7 @@ CONTROLS: dict[str, str] = {
     "MON-2": "availability alarms notify the alert topic",
 }
 
-HEALTH_PATH = "/healthz/ready"
+HEALTH_PATH = contract.HEALTH_READY_PATH
 
 
 @dataclass(frozen=True)

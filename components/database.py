@@ -43,6 +43,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam_policies
+from components.contract import contract
 
 if TYPE_CHECKING:
     from components.backup import BackupPlan
@@ -62,15 +63,15 @@ CONTROLS: dict[str, str] = {
     "SQL-3": "non-default master user; empty KMS-encrypted secrets for the owner and the DML-only web role",
 }
 
-DB_NAME = "kakoi"
-MASTER_USERNAME = "kakoi_admin"
-PORT = 5432
+DB_NAME = contract.DB_NAME
+MASTER_USERNAME = contract.DB_MASTER_USER
+PORT = contract.DB_PORT
 #: the RDS CA the server certificate is signed by (clients verify it: sslmode=verify-full)
 #: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html
 CA_CERT_IDENTIFIER = "rds-ca-rsa2048-g1"
 LOG_EXPORTS = ("postgresql", "upgrade")
 #: application roles whose secrets the stack declares (values written by `manage.py ensure_db_roles`)
-APP_ROLES = ("owner", "web")
+APP_ROLES = tuple(contract.DB_ROLE_SECRETS)
 
 #: PostgreSQL parameters whose context is `postmaster` are static in RDS and accept only
 #: apply_method=pending-reboot ("immediate" is rejected). None of ours is static:

@@ -31,6 +31,7 @@ import pulumi_aws as aws
 
 from components.certificate import Certificate
 from components.context import StackContext
+from components.contract import contract
 from components.log_archive import PREFIX_ALB, PREFIX_ALB_CONNECTIONS, LogArchive
 from components.network import Network
 from components.security_groups import SecurityGroups
@@ -57,7 +58,7 @@ CONTROLS: dict[str, str] = {
 #: stays the public probe's path (components/availability.py, the canary and service-down) and the
 #: operators' check; a new task proves its database connection before it registers: `web` starts
 #: only after `migrate` exited 0 (components/app_service.py). docs/database-failover.md.
-HEALTH_CHECK_PATH = "/healthz/live"
+HEALTH_CHECK_PATH = contract.HEALTH_LIVE_PATH
 #: The ALB closes a connection on which nothing was sent for this long, WebSockets included
 #: (signalling under /ws/ for live calls, CONTRACTS.md). The app sends a heartbeat on every socket
 #: at least every 25 s (and the server pings every 20 s: app/kakoi/asgi_worker.py), so 60 s tolerates

@@ -64,6 +64,7 @@ import pulumi_aws as aws
 
 from components import app_iam, app_service, ecs_task
 from components.certificate import Certificate, CertificateArgs
+from components.contract import contract
 from components.log_archive import PREFIX_NLB_RELAY
 from stackconfig.relay import LISTEN_PORT, PUBLIC_PORT
 
@@ -90,7 +91,7 @@ CONTROLS: dict[str, str] = {
 }
 
 #: the relay container's name (the target group and the alarms refer to it)
-CONTAINER = "relay"
+CONTAINER = contract.RELAY.name
 #: the relay's image in the registry (`RegistryArgs.extra_images`: repository `<prefix>/relay`, built from relay/)
 IMAGE = "relay"
 #: the image's only writable path (CONTRACTS.md): an ephemeral task volume, the self-signed key pair goes here
@@ -123,15 +124,15 @@ def relay_environment(
     """The relay container's plain environment (CONTRACTS.md); TURN_SECRET comes through `secrets`.
     TURN_TLS_CERT/TURN_TLS_KEY stay unset: the entrypoint generates a self-signed pair for the NLB."""
     return {
-        "TURN_REALM": realm,
-        "TURN_LISTEN_PORT": str(listen_port),
-        "TURN_MIN_PORT": str(min_port),
-        "TURN_MAX_PORT": str(max_port),
+        contract.RelayEnv.TURN_REALM: realm,
+        contract.RelayEnv.TURN_LISTEN_PORT: str(listen_port),
+        contract.RelayEnv.TURN_MIN_PORT: str(min_port),
+        contract.RelayEnv.TURN_MAX_PORT: str(max_port),
         # the only peers a relayed address may send to: the relay tasks' own subnets (relay-to-relay media);
         # the security group narrows it further to the relay tasks themselves
-        "TURN_ALLOWED_PEER_CIDRS": ",".join(allowed_peer_cidrs),
-        "TURN_USER_QUOTA": str(user_quota),
-        "TURN_TOTAL_QUOTA": str(total_quota),
+        contract.RelayEnv.TURN_ALLOWED_PEER_CIDRS: ",".join(allowed_peer_cidrs),
+        contract.RelayEnv.TURN_USER_QUOTA: str(user_quota),
+        contract.RelayEnv.TURN_TOTAL_QUOTA: str(total_quota),
     }
 
 
@@ -143,7 +144,7 @@ def relay_containers(*, image: str, listen_port: int, environment: Mapping[str, 
         essential=True,
         command=(),
         environment=environment,
-        secrets={"TURN_SECRET": secret_arn},
+        secrets={contract.RelayEnv.TURN_SECRET: secret_arn},
         log_group=log_group,
         region=region,
         tmp_volume=RUN_VOLUME,

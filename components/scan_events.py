@@ -45,6 +45,7 @@ import pulumi_aws as aws
 
 from components import app_iam, ecs_task, iam_policies, kms_policies
 from components.app_service import hardened_container, secret_key
+from components.contract import contract
 from components.iam_policies import Statement
 
 if TYPE_CHECKING:
@@ -65,8 +66,8 @@ CONTROLS: dict[str, str] = {
 }
 
 DETAIL_TYPE = "GuardDuty Malware Protection Object Scan Result"
-CONTAINER = "scan-consumer"
-COMMAND = ["manage", "consume_scan_results"]
+CONTAINER = contract.SCAN_CONSUMER.name
+COMMAND = list(contract.SCAN_CONSUMER.command)
 SQS_CONSUME = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
 #: reading scan tags (the sweep) and purging every version of an object (a threat)
 MEDIA_OBJECT_ACTIONS = ["s3:GetObjectTagging", "s3:GetObjectVersionTagging", "s3:DeleteObject", "s3:DeleteObjectVersion"]
@@ -199,9 +200,9 @@ def consumer_containers(
         command=COMMAND,
         environment=environment,
         secrets={
-            "DATABASE_USER": secret_key(web_secret_arn, "username"),
-            "DATABASE_PASSWORD": secret_key(web_secret_arn, "password"),
-            "DJANGO_SECRET_KEY": django_secret_arn,
+            contract.Env.DATABASE_USER: secret_key(web_secret_arn, contract.SECRET_USERNAME_KEY),
+            contract.Env.DATABASE_PASSWORD: secret_key(web_secret_arn, contract.SECRET_PASSWORD_KEY),
+            contract.Env.DJANGO_SECRET_KEY: django_secret_arn,
         },
         log_group=log_group,
         region=region,
@@ -383,7 +384,7 @@ class ScanEvents(pulumi.ComponentResource):
         )
         # the app's environment and the queue
         environment = pulumi.Output.all(ecs_task.resolve_environment(app.environment), self.queue.url).apply(
-            lambda v: {**v[0], "KAKOI_SCAN_QUEUE_URL": str(v[1])}
+            lambda v: {**v[0], contract.Env.KAKOI_SCAN_QUEUE_URL: str(v[1])}
         )
         definitions = pulumi.Output.all(
             app.image_ref, environment, args.database.web_secret_arn, args.iam.django_secret_arn, app.log_group_name

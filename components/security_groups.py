@@ -68,6 +68,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.context import StackContext
+from components.contract import contract
 from components.network import Network
 from stackconfig import relay as relay_config
 from stackconfig.network import NetworkConfig
@@ -85,7 +86,7 @@ CONTROLS: dict[str, str] = {
 }
 
 #: PostgreSQL
-DB_PORT = 5432
+DB_PORT = contract.DB_PORT
 
 #: characters EC2 accepts in group and rule descriptions (the strictest of the API's sets:
 #: rules referencing a group or a prefix list do not accept "&"), at most 255 of them

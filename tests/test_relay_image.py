@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from components.contract import contract
+
 RELAY = Path(__file__).resolve().parents[1] / "relay"
 
 
@@ -53,7 +55,7 @@ def test_bof2_relay_base_image_is_debian_pinned_by_digest():
 def test_cmd1_relay_runs_as_10001_with_only_the_run_directory_writable():
     """CMD-1: numeric non-root user 10001; /run/kakoi-turn is the one volume; exec-form entrypoint; the committed config is used."""
     ins = instructions()
-    assert [rest for kw, rest in ins if kw == "USER"] == ["10001:10001"]
+    assert [rest for kw, rest in ins if kw == "USER"] == [contract.APP_USER]
     assert [json.loads(rest) for kw, rest in ins if kw == "VOLUME"] == [["/run/kakoi-turn"]]
     assert [json.loads(rest) for kw, rest in ins if kw == "ENTRYPOINT"] == [["/usr/local/bin/kakoi-turn"]]
     env = " ".join(rest for kw, rest in ins if kw == "ENV")

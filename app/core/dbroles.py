@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from kakoi import contract
 from psycopg import sql
 
 CONTROLS: dict[str, str] = {
@@ -38,8 +39,8 @@ CONTROLS: dict[str, str] = {
     "SQL-2": "role DDL is composed with psycopg.sql.Identifier/Literal; no string-built SQL",
 }
 
-OWNER_ROLE = "kakoi_owner"
-WEB_ROLE = "kakoi_web"
+OWNER_ROLE = contract.DB_OWNER_ROLE
+WEB_ROLE = contract.DB_WEB_ROLE
 SCHEMA = "kakoi"
 
 

@@ -7,14 +7,15 @@ from collections.abc import Callable
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control
+from kakoi import contract
 
 CONTROLS: dict[str, str] = {
     "HDR-1": "headers are set only through Django's response.headers / patch_cache_control API",
     "XSS-3": "health responses declare text/plain; charset=utf-8 like every other response",
 }
 
-LIVE_PATHS = frozenset({"/healthz/live", "/healthz/live/"})
-READY_PATHS = frozenset({"/healthz/ready", "/healthz/ready/"})
+LIVE_PATHS = frozenset({contract.HEALTH_LIVE_PATH, f"{contract.HEALTH_LIVE_PATH}/"})
+READY_PATHS = frozenset({contract.HEALTH_READY_PATH, f"{contract.HEALTH_READY_PATH}/"})
 
 
 def _plain(body: str, status: int = 200) -> HttpResponse:

@@ -8,13 +8,16 @@
   manage <cmd>     one of a short allow-list of management commands (purge_objects,
                    consume_scan_results, send_queued_email, check)
 
-The web command never migrates.
+The web command never migrates. The command is published to the settings as KAKOI_COMMAND
+(kakoi/contract.py): only `web` serves live calls, so only it requires the relay's URLs and secret.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+
+from kakoi import contract
 
 CONTROLS: dict[str, str] = {
     "CMD-1": "the entrypoint starts gunicorn and management commands in-process: no shell, no subprocess, no exec",
@@ -77,8 +80,11 @@ def manage(args: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kakoi.settings.production")
-    command, rest = (args[0], args[1:]) if args else ("web", [])
+    os.environ.setdefault(contract.Env.DJANGO_SETTINGS_MODULE, contract.PRODUCTION_SETTINGS)
+    command, rest = (args[0], args[1:]) if args else (contract.COMMAND_WEB, [])
+    if command in contract.COMMANDS:
+        # set, not defaulted: the settings must know what this process is, whatever its environment says
+        os.environ[contract.Env.KAKOI_COMMAND] = command
     if command == "web" and not rest:
         return web()
     if command == "migrate":

@@ -5,9 +5,11 @@ signalling of live calls from the same process and port."""
 
 import os
 
+from kakoi import contract
+
 # The container listens on all its interfaces: the load balancer reaches it through the task's
 # network interface; the security group admits only the load balancer.
-bind = f"0.0.0.0:{int(os.environ.get('PORT', '8000'))}"
+bind = f"0.0.0.0:{int(os.environ.get(contract.Env.PORT, str(contract.DEFAULT_APP_PORT)))}"
 workers = int(os.environ.get("GUNICORN_WORKERS", "3"))
 threads = 1
 worker_class = "kakoi.asgi_worker.KakoiUvicornWorker"
@@ -16,7 +18,7 @@ graceful_timeout = 30
 # Longer than the ALB's idle timeout (60 s), so the ALB closes idle connections, not gunicorn.
 keepalive = 75
 # Worker heartbeat files in /tmp (the only writable path); no control socket (it would need $HOME).
-worker_tmp_dir = "/tmp"  # nosec B108  # noqa: S108
+worker_tmp_dir = contract.WRITABLE_PATH
 control_socket_disable = True
 # Only the load balancer reaches the task; Django decides what to trust in X-Forwarded-* itself
 # (SECURE_PROXY_SSL_HEADER, KAKOI_TRUSTED_PROXY_COUNT).

@@ -21,8 +21,6 @@ CONTROLS: dict[str, str] = {
     "SQL-2": "the tenant id is passed as a bound parameter",
 }
 
-SETTING_NAME = "app.tenant_id"
-
 
 class TenantContextError(RuntimeError):
     """The tenant was to be set outside a transaction (it would leak to the next user of the connection)."""

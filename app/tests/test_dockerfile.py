@@ -8,11 +8,13 @@ root filesystem properties (TMPDIR, no .pyc writes, static files collected at bu
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from kakoi import contract
 
 APP = Path(__file__).resolve().parents[1]
 DOCKERFILE = APP / "Dockerfile"
@@ -66,6 +68,22 @@ def exec_form(args: str) -> list[str]:
     return value
 
 
+@pytest.fixture(autouse=True)
+def _entrypoint_leaves_no_command_behind():
+    """entrypoint.main publishes its command in os.environ (KAKOI_COMMAND): keep it out of later tests."""
+    before = os.environ.get(contract.Env.KAKOI_COMMAND)
+    yield
+    if before is None:
+        os.environ.pop(contract.Env.KAKOI_COMMAND, None)
+    else:
+        os.environ[contract.Env.KAKOI_COMMAND] = before
+
+
+def runtime_env(runtime: Stage) -> dict[str, str]:
+    """The runtime stage's ENV settings (KEY=VALUE pairs)."""
+    return dict(pair.split("=", 1) for env in runtime.all("ENV") for pair in env.split())
+
+
 @pytest.fixture(scope="module")
 def stages() -> list[Stage]:
     return parse()[1]
@@ -94,9 +112,38 @@ def test_bof2_dependencies_are_installed_from_hashes_as_binary_wheels(stages: li
 
 
 def test_cmd1_runtime_runs_as_a_non_root_user(runtime: Stage):
-    """CMD-1: the final USER is a numeric non-root uid:gid (ECS runs it as 10001:10001)."""
+    """CMD-1: the final USER is the contract's numeric non-root uid:gid (the task definitions run it as that user)."""
     users = runtime.all("USER")
-    assert users and users[-1] == "10001:10001"
+    assert users and users[-1] == contract.APP_USER
+    assert contract.APP_UID != 0 and contract.APP_GID != 0
+    runs = [exec_form(run) for run in runtime.all("RUN")]
+    assert ["groupadd", "--system", "--gid", str(contract.APP_GID), "kakoi"] in runs
+    assert any(run[:1] == ["useradd"] and run[run.index("--uid") + 1] == str(contract.APP_UID) for run in runs)
+
+
+def test_enc1_image_environment_is_the_contract(runtime: Stage):
+    """ENC-1 / CMD-1: the image's settings module, port, writable path and RDS CA bundle are the contract's."""
+    env = runtime_env(runtime)
+    assert env["DJANGO_SETTINGS_MODULE"] == contract.PRODUCTION_SETTINGS
+    assert env["PORT"] == str(contract.DEFAULT_APP_PORT)
+    assert env["TMPDIR"] == env["HOME"] == contract.WRITABLE_PATH
+    assert env["DATABASE_SSLROOTCERT"] == contract.RDS_CA_BUNDLE
+    adds = [a for a in runtime.all("ADD") if contract.RDS_CA_BUNDLE in a]
+    assert adds and adds[0].split()[-1] == contract.RDS_CA_BUNDLE
+    assert str(contract.DEFAULT_APP_PORT) in runtime.all("EXPOSE")
+
+
+def test_contract_module_is_in_the_build_context_and_pure():
+    """The contract (kakoi/contract.py) reaches the image (.dockerignore keeps it) and imports nothing of Django."""
+    patterns = [line.strip() for line in (APP / ".dockerignore").read_text().splitlines() if line.strip() and not line.startswith("#")]
+    assert not any(Path("kakoi/contract.py").match(p) or p in {"kakoi", "kakoi/", "*.py", "**/*.py"} for p in patterns)
+    import ast
+
+    tree = ast.parse((APP / "kakoi" / "contract.py").read_text())
+    imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {(n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert imported <= {"__future__", "dataclasses", "typing"}, imported
+    assert (APP / "kakoi" / "__init__.py").read_text().strip() == "", "kakoi/__init__.py must stay import-safe for the platform"
 
 
 def test_cmd1_every_run_entrypoint_and_cmd_is_exec_form_and_the_shell_is_removed(stages: list[Stage], runtime: Stage):
@@ -130,14 +177,15 @@ def test_readonly_root_filesystem_properties(stages: list[Stage], runtime: Stage
     build_runs = [exec_form(run) for run in stages[0].all("RUN")]
     assert any("collectstatic" in run and "DJANGO_SETTINGS_MODULE=kakoi.settings.build" in run for run in build_runs)
     assert any("compileall" in run for run in build_runs)
-    gunicorn_conf = (APP / "kakoi" / "gunicorn_conf.py").read_text()
-    assert 'worker_tmp_dir = "/tmp"' in gunicorn_conf and "control_socket_disable = True" in gunicorn_conf
+    from kakoi import gunicorn_conf
+
+    assert gunicorn_conf.worker_tmp_dir == contract.WRITABLE_PATH and gunicorn_conf.control_socket_disable is True
 
 
 def test_sql3_web_command_never_migrates(runtime: Stage):
     """SQL-3: the default command is `web` (gunicorn); migrations are a separate `migrate` argument."""
     assert exec_form(runtime.all("ENTRYPOINT")[-1]) == ["/opt/venv/bin/python", "-m", "kakoi.entrypoint"]
-    assert exec_form(runtime.all("CMD")[-1]) == ["web"]
+    assert exec_form(runtime.all("CMD")[-1]) == list(contract.WEB.command)
     from kakoi import entrypoint
 
     called: list[str] = []

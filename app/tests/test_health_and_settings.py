@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
+from kakoi import contract
 
 APP = Path(__file__).resolve().parents[1]
 
@@ -39,7 +40,7 @@ def test_liveness_answers_without_database_session_or_host_check(client, django_
     """/healthz/live: plain HTTP, the task's IP as Host, no query, no cookie (the load balancer's probe)."""
     settings.SECURE_SSL_REDIRECT = True
     with django_assert_num_queries(0):
-        response = client.get("/healthz/live", HTTP_HOST="10.0.3.17:8000")
+        response = client.get(contract.HEALTH_LIVE_PATH, HTTP_HOST="10.0.3.17:8000")
     assert response.status_code == 200 and response.content == b"ok"
     assert response["Content-Type"] == "text/plain; charset=utf-8"
     assert response["X-Content-Type-Options"] == "nosniff"
@@ -50,7 +51,7 @@ def test_liveness_answers_without_database_session_or_host_check(client, django_
 def test_readiness_checks_the_database(client, settings, monkeypatch):
     """/healthz/ready: 200 when the database answers, 503 when it does not; public and session-less."""
     settings.SECURE_SSL_REDIRECT = True
-    response = client.get("/healthz/ready", HTTP_HOST="10.0.3.17:8000")
+    response = client.get(contract.HEALTH_READY_PATH, HTTP_HOST="10.0.3.17:8000")
     assert response.status_code == 200 and not response.cookies
 
     from core import middleware
@@ -60,45 +61,29 @@ def test_readiness_checks_the_database(client, settings, monkeypatch):
             raise DatabaseError("connection refused")
 
     monkeypatch.setattr(middleware, "connection", Broken())
-    response = client.get("/healthz/ready", HTTP_HOST="10.0.3.17:8000")
+    response = client.get(contract.HEALTH_READY_PATH, HTTP_HOST="10.0.3.17:8000")
     assert response.status_code == 503
 
 
 def test_health_endpoints_are_read_only(client):
     """CSRF-1: the health endpoints take GET/HEAD only."""
-    assert client.post("/healthz/live").status_code == 405
+    assert client.post(contract.HEALTH_LIVE_PATH).status_code == 405
 
 
 # --- settings -------------------------------------------------------------------------------
 
 
 def load_production(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> dict:
-    for name in (*PRODUCTION_ENV, "DATABASE_MASTER_USER", "DATABASE_MASTER_PASSWORD", "DATABASE_SSLMODE"):
+    for name in contract.APP_ENV:
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return runpy.run_module("kakoi.settings.production")
 
 
-@pytest.mark.parametrize(
-    "missing",
-    [
-        "DJANGO_SECRET_KEY",
-        "DJANGO_ALLOWED_HOSTS",
-        "DJANGO_CSRF_TRUSTED_ORIGINS",
-        "DATABASE_HOST",
-        "DATABASE_USER",
-        "DATABASE_PASSWORD",
-        "DATABASE_SSLROOTCERT",
-        "AWS_REGION",
-        "KAKOI_MEDIA_BUCKET",
-        "KAKOI_EMAIL_FROM",
-        "KAKOI_TURN_URLS",
-        "KAKOI_TURN_SECRET",
-    ],
-)
+@pytest.mark.parametrize("missing", sorted(contract.WEB.required))
 def test_production_refuses_to_start_without_a_required_variable(monkeypatch, missing: str):
-    """Production settings name the missing variable in ImproperlyConfigured."""
+    """Production settings (the web process) name each missing variable the contract requires in ImproperlyConfigured."""
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
     with pytest.raises(ImproperlyConfigured, match=missing):
         load_production(monkeypatch, env)

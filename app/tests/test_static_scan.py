@@ -2,7 +2,8 @@
 
 CMD-1: no process is started: no subprocess/pty/os.system/os.popen/os.exec*/os.spawn*/shell=True.
 SQL-2: SQL reaching execute/executemany/raw/extra/RawSQL/RunSQL is a literal (or a psycopg.sql
-       composition): no f-strings, %, + or str.format building SQL, directly or through a variable.
+       composition, or tenancy/rls.py's row-level security SQL: literal templates, identifiers
+       checked there): no f-strings, %, + or str.format building SQL, directly or through a variable.
 PATH-2: no view reads or writes files of the web server (open, read_text, FileResponse, static.serve).
 BOF-1: no ctypes/cffi/mmap.
 XSS-1: no mark_safe / SafeString in code, no |safe or autoescape off in templates.
@@ -26,6 +27,9 @@ SHEET_ID = re.compile(r"^[A-Z]+-\d+$")
 SQL_SINK_METHODS = {"execute", "executemany", "raw", "extra"}
 SQL_SINK_CALLABLES = {"RawSQL", "RunSQL"}
 SQL_KEYWORDS = {"sql", "reverse_sql", "where", "select", "tables", "raw_query"}
+#: tenancy/rls.py's builders: literal templates, and they refuse anything but plain lower-case identifiers
+RLS_SQL_BUILDERS = {"enable_sql", "disable_sql"}
+RLS_MODULE = Path("tenancy") / "rls.py"
 FORBIDDEN_MODULES = {"subprocess", "pty", "pexpect", "commands", "popen2", "ctypes", "cffi", "mmap", "socket"}
 FORBIDDEN_OS = re.compile(r"^(system|popen\d?|exec[lv]p?e?|spawn[lv]p?e?|posix_spawnp?|fork|forkpty|startfile)$")
 FORBIDDEN_CALLS = {"mark_safe", "SafeString", "SafeText", "start_response", "FileResponse", "serve"}
@@ -83,8 +87,15 @@ class Scanner(ast.NodeVisitor):
             values = self.assignments(expr.id)
             return bool(values) and all(self.is_static_sql(v, seen | {expr.id}) for v in values)
         if isinstance(expr, ast.Call):
-            return self.is_psycopg_composition(expr)
+            return self.is_psycopg_composition(expr) or self.is_rls_builder(expr)
         return False
+
+    @staticmethod
+    def is_rls_builder(call: ast.Call) -> bool:
+        """enable_sql(...)/disable_sql(...) (tenancy/rls.py; test_sql2_rls_builders_are_only_tenancy_rls checks it is theirs)."""
+        func = call.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        return name in RLS_SQL_BUILDERS
 
     def is_psycopg_composition(self, call: ast.Call) -> bool:
         """sql.SQL("literal") or sql.SQL("literal").format(<Composables>), as psycopg documents it."""
@@ -198,6 +209,7 @@ GOOD_SAMPLES = {
     "literal via variable": "Q = 'SELECT 1'\ndef f(c):\n    c.execute(Q)",
     "psycopg composition": "def f(c, r):\n    c.execute(sql.SQL('ALTER ROLE {} LOGIN').format(sql.Identifier(r)))",
     "static RunSQL": "RLS = '''ALTER TABLE t ENABLE ROW LEVEL SECURITY'''\nmigrations.RunSQL(RLS, 'SELECT 1')",
+    "tenancy.rls builders": "migrations.RunSQL(rls.enable_sql(T), rls.disable_sql(T))",
     "logging format": "logger.info('x %s', y)",
 }
 
@@ -215,6 +227,23 @@ def test_sql2_scanner_accepts_parameterized_sql(name: str):
 
 
 # --- the app itself --------------------------------------------------------------------------
+
+
+def test_sql2_rls_builders_are_only_tenancy_rls():
+    """SQL-2: the scanner trusts enable_sql/disable_sql; no module but tenancy/rls.py may define (or rebind) them."""
+    where = set()
+    for path in app_sources():
+        for node in ast.walk(ast.parse(path.read_text())):
+            defined = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node.name in RLS_SQL_BUILDERS
+            bound = isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in RLS_SQL_BUILDERS for t in node.targets)
+            imported = (
+                isinstance(node, ast.ImportFrom)
+                and node.module != "tenancy.rls"
+                and any((a.asname or a.name) in RLS_SQL_BUILDERS for a in node.names)
+            )
+            if defined or bound or imported:
+                where.add(path.relative_to(APP))
+    assert where == {RLS_MODULE}
 
 
 def test_cmd1_sql2_app_source_starts_no_process_and_builds_no_sql_from_strings():

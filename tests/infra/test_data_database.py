@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from components import database
+from components.contract import contract
 from tools.stackview import Res, StackView
 
 INSTANCE = "aws:rds/instance:Instance"
@@ -82,7 +83,7 @@ def test_database_is_private_multi_az_in_isolated_subnets(prod: StackView) -> No
 def test_sql3_master_password_managed_by_rds_never_in_state(each_stack: StackView) -> None:
     """SQL-3: non-default master user; RDS generates the password into Secrets Manager (database key)."""
     inst = db(each_stack)
-    assert inst.inputs["username"] == "kakoi_admin"
+    assert inst.inputs["username"] == contract.DB_MASTER_USER
     assert inst.inputs["manageMasterUserPassword"] is True
     assert inst.inputs["masterUserSecretKmsKeyId"] == key_arn(each_stack, "database")
     assert inst.inputs["iamDatabaseAuthenticationEnabled"] is True
@@ -229,8 +230,8 @@ def test_sql3_roles_contract_document_matches_the_stack(prod: StackView) -> None
         "`<project>/<stack>/db/web`",
         "kakoi/prod/db/web",
         database.MASTER_USERNAME,
-        "kakoi_owner",
-        "kakoi_web",
+        contract.DB_OWNER_ROLE,
+        contract.DB_WEB_ROLE,
         "NOBYPASSRLS",
         "ensure_db_roles",
         "PutSecretValue",
@@ -253,4 +254,4 @@ def test_sql3_roles_contract_document_matches_the_stack(prod: StackView) -> None
         "DATABASE_SSLROOTCERT",
     ):
         assert f"`{var}`" in text, var
-    assert db(prod).inputs["dbName"] == database.DB_NAME == "kakoi"
+    assert db(prod).inputs["dbName"] == database.DB_NAME == contract.DB_NAME

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from components import app_service
+from components.contract import contract
 from tests.conftest import view
 from tests.infra import deployview as dv
 from tools.render import RenderError, render
@@ -182,12 +183,12 @@ def test_sql3_database_tls_and_environment_match_the_app_settings(each_stack: St
     db = each_stack.one("aws:rds/instance:Instance", "db")
     for c in _all_containers(each_stack):
         environment = dv.env(c)
-        assert environment["DATABASE_SSLMODE"] == "verify-full"
-        assert environment["DATABASE_SSLROOTCERT"] == app_service.RDS_CA_BUNDLE
+        assert environment["DATABASE_SSLMODE"] == contract.DB_SSLMODE
+        assert environment["DATABASE_SSLROOTCERT"] == contract.RDS_CA_BUNDLE
         assert environment["DATABASE_HOST"] == db.outputs["address"]
-        assert environment["DATABASE_PORT"] == "5432"
-        assert environment["DATABASE_NAME"] == "kakoi"
-        assert environment["DJANGO_SETTINGS_MODULE"] == "kakoi.settings.production"
+        assert environment["DATABASE_PORT"] == str(contract.DB_PORT)
+        assert environment["DATABASE_NAME"] == contract.DB_NAME
+        assert environment["DJANGO_SETTINGS_MODULE"] == contract.PRODUCTION_SETTINGS
 
 
 def test_avl1_web_liveness_check_uses_python_not_curl(each_stack: StackView) -> None:
@@ -195,7 +196,7 @@ def test_avl1_web_liveness_check_uses_python_not_curl(each_stack: StackView) -> 
     web = dv.containers(each_stack, "app")["web"]
     check = web["healthCheck"]
     assert check["command"][:3] == ["CMD", app_service.PYTHON, "-c"]
-    assert "http://127.0.0.1:8000/healthz/live" in check["command"][3]
+    assert f"http://127.0.0.1:8000{contract.HEALTH_LIVE_PATH}" in check["command"][3]
     assert not any("curl" in part for part in check["command"])
     assert check["startPeriod"] >= 30
     assert web["portMappings"] == [{"name": "http", "containerPort": 8000, "hostPort": 8000, "protocol": "tcp"}]
@@ -249,7 +250,7 @@ def test_avl1_service_is_behind_the_target_group_after_the_listener_and_policies
     svc = _service(each_stack)
     tg = each_stack.one("aws:lb/targetGroup:TargetGroup", "edge")
     assert svc.inputs["loadBalancers"] == [{"targetGroupArn": tg.outputs["arn"], "containerName": "web", "containerPort": 8000}]
-    assert tg.inputs["healthCheck"]["path"] == "/healthz/live"
+    assert tg.inputs["healthCheck"]["path"] == contract.HEALTH_LIVE_PATH
     https = next(r for r in each_stack.of_type("aws:lb/listener:Listener") if r.inputs["port"] == 443)
     assert https.urn in svc.dependencies
     for role in ("execution", "task"):
@@ -363,8 +364,8 @@ def test_rec1_container_commands_are_the_image_entrypoint_commands(each_stack: S
     entrypoint = (dv.Path(dv.ROOT) / "app" / "kakoi" / "entrypoint.py").read_text(encoding="utf-8")
     assert 'command == "web"' in entrypoint and 'command == "migrate"' in entrypoint
     c = dv.containers(each_stack, "app")
-    assert c["web"]["command"] == ["web"]
-    assert c["migrate"]["command"] == ["migrate"]
+    assert c["web"]["command"] == list(contract.WEB.command)
+    assert c["migrate"]["command"] == list(contract.MIGRATE.command)
     assert dv.env(c["web"])["PORT"] == "8000"
     assert "PORT" not in dv.env(c["migrate"])
 

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from components.availability_alarms import failures_allowed, service_down_rule
 from components.canary import healthz_canary
+from components.contract import contract
 from components.dashboard import dashboard_body
 from components.synthetics import ZIP_ENTRY, canary_zip, log_group_name
 from stackconfig.detection import CANARY_RUNTIME_PATTERN
@@ -56,7 +57,7 @@ def test_avl1_canary_probes_the_readiness_url_every_minute(each_stack: StackView
     canary = each_stack.one(CANARY).inputs
     domain = {"prod": "app.kakoi.example.com", "staging": "staging.kakoi.example.com"}[prefix(each_stack).split("-")[1]]
     assert canary["schedule"] == {"expression": "rate(1 minute)"}
-    assert canary["runConfig"]["environmentVariables"] == {"HEALTH_URL": f"https://{domain}/healthz/ready"}
+    assert canary["runConfig"]["environmentVariables"] == {"HEALTH_URL": f"https://{domain}{contract.HEALTH_READY_PATH}"}
     assert canary["runConfig"]["timeoutInSeconds"] <= 60, "a run must end before the next one starts"
     assert canary["handler"] == "healthz_canary.handler"
     assert canary["runtimeVersion"] == "syn-python-selenium-12.0"

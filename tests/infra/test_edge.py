@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from components.contract import contract
 from stackconfig.edge import TLS13_ONLY_POLICIES
 from tests.infra import netview as nv
 from tools.render import RenderError, render
@@ -187,7 +188,7 @@ def test_avl1_target_group_health_checks_liveness_not_readiness(each_stack: Stac
     assert tg.inputs["targetType"] == "ip"
     assert tg.inputs["port"] == 8000
     check = tg.inputs["healthCheck"]
-    assert check["path"] == "/healthz/live"
+    assert check["path"] == contract.HEALTH_LIVE_PATH
     assert check["matcher"] == "200"
     assert (check["interval"], check["unhealthyThreshold"]) == (15, 3)
 

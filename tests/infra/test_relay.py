@@ -12,6 +12,7 @@ import pytest
 import stackconfig
 from components import app_service
 from components import edge as edge_module
+from components.contract import contract
 from stackconfig.edge import TLS13_ONLY_POLICIES
 from stackconfig.reader import ConfigError
 from tests.infra import deployview as dv
@@ -184,7 +185,7 @@ def test_cmd1_relay_container_is_hardened_like_the_app(each_stack: StackView) ->
     assert td.inputs["volumes"] == [{"name": "relay-run"}]
     assert "taskRoleArn" not in td.inputs, "coturn calls no AWS API: no task role"
     c = _relay_container(each_stack)
-    assert c["user"] == "10001:10001"
+    assert c["user"] == contract.APP_USER
     assert c["readonlyRootFilesystem"] is True and c["privileged"] is False
     assert c["linuxParameters"]["capabilities"] == {"add": [], "drop": ["ALL"]}
     assert c["mountPoints"] == [{"sourceVolume": "relay-run", "containerPath": "/run/kakoi-turn", "readOnly": False}]

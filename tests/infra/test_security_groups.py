@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from components.contract import contract
 from components.security_groups import DESCRIPTION_PATTERN, check_description, cidr_key
 from tests.infra import netview as nv
 from tools.render import RenderError, render
@@ -96,7 +97,7 @@ def test_net1_app_egress_is_db_endpoints_and_s3_only(each_stack: StackView) -> N
     vpc_cidr = nv.config(nv.stack_name(each_stack), "vpcCidr")
     got = {(nv.ports(r), nv.peer(r)) for r in nv.egress(each_stack, nv.sg(each_stack, "app"))}
     assert got == {
-        (("tcp", 5432, 5432), ("sg", nv.rid(nv.sg(each_stack, "db")))),
+        (("tcp", contract.DB_PORT, contract.DB_PORT), ("sg", nv.rid(nv.sg(each_stack, "db")))),
         (("tcp", 443, 443), ("sg", nv.rid(nv.sg(each_stack, "endpoints")))),
         (("tcp", 443, 443), ("pl", s3.outputs["prefixListId"])),
         (("tcp", 443, 443), ("cidr4", vpc_cidr)),
@@ -109,7 +110,7 @@ def test_net1_db_takes_5432_only_from_the_app_and_private_admin_cidrs(each_stack
     db = nv.sg(each_stack, "db")
     admin = nv.config(nv.stack_name(each_stack), "dbAdminCidrs")
     rules = nv.ingress(each_stack, db)
-    assert all(nv.ports(r) == ("tcp", 5432, 5432) for r in rules)
+    assert all(nv.ports(r) == ("tcp", contract.DB_PORT, contract.DB_PORT) for r in rules)
     peers = [nv.peer(r) for r in rules]
     assert peers.count(("sg", nv.rid(nv.sg(each_stack, "app")))) == 1
     cidrs = sorted(v for k, v in peers if k in ("cidr4", "cidr6"))

@@ -12,6 +12,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from kakoi import contract
 from kakoi.settings import env
 
 CONTROLS: dict[str, str] = {
@@ -38,7 +39,7 @@ CONTROLS: dict[str, str] = {
 APP_DIR = Path(__file__).resolve().parents[2]
 
 DEBUG = False
-ALLOWED_HOSTS: list[str] = env.get_list("DJANGO_ALLOWED_HOSTS")
+ALLOWED_HOSTS: list[str] = env.get_list(contract.Env.DJANGO_ALLOWED_HOSTS)
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -105,11 +106,11 @@ TEMPLATES = [
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.postgresql",
-        "HOST": env.get("DATABASE_HOST", "127.0.0.1"),
-        "PORT": env.get_int("DATABASE_PORT", 5432),
-        "NAME": env.get("DATABASE_NAME", "kakoi"),
-        "USER": env.get("DATABASE_USER", "kakoi_web"),
-        "PASSWORD": env.get("DATABASE_PASSWORD"),
+        "HOST": env.get(contract.Env.DATABASE_HOST, "127.0.0.1"),
+        "PORT": env.get_int(contract.Env.DATABASE_PORT, contract.DB_PORT),
+        "NAME": env.get(contract.Env.DATABASE_NAME, contract.DB_NAME),
+        "USER": env.get(contract.Env.DATABASE_USER, contract.DB_WEB_ROLE),
+        "PASSWORD": env.get(contract.Env.DATABASE_PASSWORD),
         # The tenant middleware wraps the whole request in one transaction (ATOMIC_REQUESTS wraps only the view).
         "ATOMIC_REQUESTS": False,
         # Failover (AVL-1; reasons in docs/database-failover.md): a connection lives at most a minute and is
@@ -119,7 +120,7 @@ DATABASES = {
         "CONN_MAX_AGE": env.get_int("DATABASE_CONN_MAX_AGE", 60),
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {
-            "sslmode": env.get("DATABASE_SSLMODE", "prefer"),
+            "sslmode": env.get(contract.Env.DATABASE_SSLMODE, "prefer"),
             "application_name": "kakoi",
             "connect_timeout": env.get_int("DATABASE_CONNECT_TIMEOUT", 3),
             "keepalives": 1,
@@ -136,16 +137,16 @@ DATABASES = {
         },
     }
 }
-if env.get("DATABASE_SSLROOTCERT"):
-    DATABASES["default"]["OPTIONS"]["sslrootcert"] = env.get("DATABASE_SSLROOTCERT")
+if env.get(contract.Env.DATABASE_SSLROOTCERT):
+    DATABASES["default"]["OPTIONS"]["sslrootcert"] = env.get(contract.Env.DATABASE_SSLROOTCERT)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Master credentials and role secrets: only the migration task has them (ensure_db_roles).
-KAKOI_DB_MASTER_USER = env.get("DATABASE_MASTER_USER")
-KAKOI_DB_MASTER_PASSWORD = env.get("DATABASE_MASTER_PASSWORD")
-KAKOI_DB_OWNER_SECRET_ARN = env.get("DB_OWNER_SECRET_ARN")
-KAKOI_DB_WEB_SECRET_ARN = env.get("DB_WEB_SECRET_ARN")
+KAKOI_DB_MASTER_USER = env.get(contract.Env.DATABASE_MASTER_USER)
+KAKOI_DB_MASTER_PASSWORD = env.get(contract.Env.DATABASE_MASTER_PASSWORD)
+KAKOI_DB_OWNER_SECRET_ARN = env.get(contract.Env.DB_OWNER_SECRET_ARN)
+KAKOI_DB_WEB_SECRET_ARN = env.get(contract.Env.DB_WEB_SECRET_ARN)
 
 # --- authentication ---------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -186,7 +187,7 @@ CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_PATH = "/"
 CSRF_COOKIE_DOMAIN = None
-CSRF_TRUSTED_ORIGINS: list[str] = env.get_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+CSRF_TRUSTED_ORIGINS: list[str] = env.get_list(contract.Env.DJANGO_CSRF_TRUSTED_ORIGINS)
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
@@ -213,7 +214,7 @@ DEFAULT_CHARSET = "utf-8"
 
 # --- static files (collected at image build time, served by whitenoise) ------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = Path(env.get("KAKOI_STATIC_ROOT", str(APP_DIR / "staticfiles")))
+STATIC_ROOT = Path(env.get(contract.Env.KAKOI_STATIC_ROOT, str(APP_DIR / "staticfiles")))
 STATICFILES_DIRS = [APP_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
@@ -222,13 +223,13 @@ STORAGES = {
 
 # --- email (CSRF-3) ----------------------------------------------------------------------------
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
-DEFAULT_FROM_EMAIL = env.get("KAKOI_EMAIL_FROM", "kakoi@localhost")
+DEFAULT_FROM_EMAIL = env.get(contract.Env.KAKOI_EMAIL_FROM, "kakoi@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_SUBJECT_PREFIX = "[kakoi] "
 
 # --- AWS ----------------------------------------------------------------------------------------
-AWS_REGION = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION", "ap-northeast-1")
-KAKOI_MEDIA_BUCKET = env.get("KAKOI_MEDIA_BUCKET")
+AWS_REGION = env.get(contract.Env.AWS_REGION) or env.get("AWS_DEFAULT_REGION", "ap-northeast-1")
+KAKOI_MEDIA_BUCKET = env.get(contract.Env.KAKOI_MEDIA_BUCKET)
 KAKOI_S3_ENDPOINT_URL = env.get("KAKOI_S3_ENDPOINT_URL")
 
 # --- recordings (media app) ---------------------------------------------------------------------
@@ -248,7 +249,7 @@ MEDIA_PLAYBACK_URL_SECONDS = 300  # life of the presigned GET an <audio>/<video>
 MEDIA_MAX_PENDING_UPLOADS = 5  # unconfirmed uploads per user at a time
 # AV-1: scan results arrive as events (GuardDuty -> EventBridge -> SQS); `manage.py consume_scan_results`
 # reads this queue. Only the consumer service needs it.
-KAKOI_SCAN_QUEUE_URL = env.get("KAKOI_SCAN_QUEUE_URL")
+KAKOI_SCAN_QUEUE_URL = env.get(contract.Env.KAKOI_SCAN_QUEUE_URL)
 # The reconciliation sweep (lost events): a recording still being scanned this long after its
 # confirmation has its scan tag read by the consumer; then again with backoff up to an hour.
 MEDIA_SCAN_SWEEP_AFTER_SECONDS = env.get_int("KAKOI_MEDIA_SCAN_SWEEP_AFTER_SECONDS", 600)
@@ -257,11 +258,11 @@ MEDIA_SCAN_SWEEP_INTERVAL_SECONDS = env.get_int("KAKOI_MEDIA_SCAN_SWEEP_INTERVAL
 # --- live calls (calls app) --------------------------------------------------------------------
 # Media go only through the TURN relay over TLS 1.3 (ENC-1): the browser gets these turns: URLs
 # and nothing else (no STUN, no UDP); credentials by the TURN REST scheme with this secret.
-KAKOI_TURN_URLS: list[str] = env.get_list("KAKOI_TURN_URLS")
+KAKOI_TURN_URLS: list[str] = env.get_list(contract.Env.KAKOI_TURN_URLS)
 for _url in KAKOI_TURN_URLS:
     if not _url.startswith("turns:") or "transport=udp" in _url:
         raise ImproperlyConfigured(f"KAKOI_TURN_URLS may hold only turns: (TURN over TLS) URLs (ENC-1), got {_url!r}.")
-KAKOI_TURN_SECRET = env.get("KAKOI_TURN_SECRET")
+KAKOI_TURN_SECRET = env.get(contract.Env.KAKOI_TURN_SECRET)
 KAKOI_TURN_CREDENTIAL_TTL_SECONDS = env.get_int("KAKOI_TURN_CREDENTIAL_TTL_SECONDS", 3600)
 if not 60 <= KAKOI_TURN_CREDENTIAL_TTL_SECONDS <= 86400:
     raise ImproperlyConfigured(f"KAKOI_TURN_CREDENTIAL_TTL_SECONDS must be between 60 and 86400, got {KAKOI_TURN_CREDENTIAL_TTL_SECONDS}.")

@@ -1,25 +1,15 @@
 """Forced row-level security on the recordings table (ISO-1), the same policy as every tenant table.
 
-Static SQL only (SQL-2). USING filters reads, updates and deletes; WITH CHECK
+The SQL is tenancy/rls.py's (literal templates, checked identifiers: SQL-2). USING filters reads, updates and deletes; WITH CHECK
 refuses inserts and updates whose company is not the current tenant; FORCE
 makes the table owner subject to it too.
 """
 
 from django.db import migrations
 
-RLS = """
-ALTER TABLE media_recording ENABLE ROW LEVEL SECURITY;
-ALTER TABLE media_recording FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON media_recording
-    USING (company_id = kakoi_current_tenant())
-    WITH CHECK (company_id = kakoi_current_tenant());
-"""
+from tenancy import rls
 
-DROP_RLS = """
-DROP POLICY tenant_isolation ON media_recording;
-ALTER TABLE media_recording NO FORCE ROW LEVEL SECURITY;
-ALTER TABLE media_recording DISABLE ROW LEVEL SECURITY;
-"""
+TABLES = ("media_recording",)
 
 
 class Migration(migrations.Migration):
@@ -28,4 +18,4 @@ class Migration(migrations.Migration):
         ("tenancy", "0001_initial"),
     ]
 
-    operations = [migrations.RunSQL(RLS, DROP_RLS)]
+    operations = [rls.row_level_security(TABLES)]

@@ -1,11 +1,14 @@
 """The tenant table, the tenant function and the company's own row-level security.
 
-All SQL here is static text (SQL-2): no formatting, no parameters.
+The function's SQL is static text (SQL-2); the row-level security is tenancy/rls.py's (literal
+templates, checked identifiers).
 """
 
 import uuid
 
 from django.db import migrations, models
+
+from tenancy import rls
 
 CURRENT_TENANT_FUNCTION = """
 CREATE FUNCTION kakoi_current_tenant() RETURNS uuid
@@ -17,19 +20,8 @@ COMMENT ON FUNCTION kakoi_current_tenant() IS
 
 DROP_CURRENT_TENANT_FUNCTION = "DROP FUNCTION kakoi_current_tenant();"
 
-COMPANY_RLS = """
-ALTER TABLE tenancy_company ENABLE ROW LEVEL SECURITY;
-ALTER TABLE tenancy_company FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON tenancy_company
-    USING (id = kakoi_current_tenant())
-    WITH CHECK (id = kakoi_current_tenant());
-"""
-
-DROP_COMPANY_RLS = """
-DROP POLICY tenant_isolation ON tenancy_company;
-ALTER TABLE tenancy_company NO FORCE ROW LEVEL SECURITY;
-ALTER TABLE tenancy_company DISABLE ROW LEVEL SECURITY;
-"""
+#: the company row is its own tenant: the policy's column is its id
+COMPANY_TABLES = ("tenancy_company",)
 
 
 class Migration(migrations.Migration):
@@ -48,5 +40,5 @@ class Migration(migrations.Migration):
             options={"verbose_name_plural": "companies"},
         ),
         migrations.RunSQL(CURRENT_TENANT_FUNCTION, DROP_CURRENT_TENANT_FUNCTION),
-        migrations.RunSQL(COMPANY_RLS, DROP_COMPANY_RLS),
+        rls.row_level_security(COMPANY_TABLES, column="id"),
     ]
