@@ -59,6 +59,7 @@ import pulumi_aws as aws
 from components import iam_policies
 from components.app_service import hardened_container, secret_key
 from components.context import StackContext
+from components.contract import contract
 
 CONTROLS: dict[str, str] = {
     "AVL-1": "queued notices and S3 purges are retried by scheduled ECS tasks (EventBridge Scheduler, retries and a "
@@ -86,14 +87,14 @@ class ScheduledCommand:
 #: what runs: the two durable retry queues of the app (docs/runbooks/faults.md)
 COMMANDS: tuple[ScheduledCommand, ...] = (
     ScheduledCommand(
-        name="send-queued-email",
-        command=("manage", "send_queued_email"),
+        name=contract.SEND_QUEUED_EMAIL.name,
+        command=contract.SEND_QUEUED_EMAIL.command,
         expression="rate(5 minutes)",
         description="Retry the notices the mail backend could not send (core_outboundemail)",
     ),
     ScheduledCommand(
-        name="purge-objects",
-        command=("manage", "purge_objects"),
+        name=contract.PURGE_OBJECTS.name,
+        command=contract.PURGE_OBJECTS.command,
         expression="rate(15 minutes)",
         description="Retry the S3 purges of deleted accounts and recordings (storage_purgerequest)",
     ),
@@ -229,9 +230,9 @@ def task_containers(
         command=command,
         environment=environment,
         secrets={
-            "DATABASE_USER": secret_key(web_secret_arn, "username"),
-            "DATABASE_PASSWORD": secret_key(web_secret_arn, "password"),
-            "DJANGO_SECRET_KEY": django_secret_arn,
+            contract.Env.DATABASE_USER: secret_key(web_secret_arn, contract.SECRET_USERNAME_KEY),
+            contract.Env.DATABASE_PASSWORD: secret_key(web_secret_arn, contract.SECRET_PASSWORD_KEY),
+            contract.Env.DJANGO_SECRET_KEY: django_secret_arn,
         },
         log_group=log_group,
         region=region,

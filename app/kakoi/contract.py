@@ -228,8 +228,24 @@ SCAN_CONSUMER: Final = Process(
     secrets=ROLE_CREDENTIALS_ENV | {Env.DJANGO_SECRET_KEY},
     required=REQUIRED_ENV | ROLE_CREDENTIALS_ENV,
 )
+#: the scheduled retry of the durable email outbox (components/schedules.py, every 5 minutes), as kakoi_web
+SEND_QUEUED_EMAIL: Final = Process(
+    name="send-queued-email",
+    command=(COMMAND_MANAGE, "send_queued_email"),
+    environment=PLATFORM_ENV,
+    secrets=ROLE_CREDENTIALS_ENV | {Env.DJANGO_SECRET_KEY},
+    required=REQUIRED_ENV | ROLE_CREDENTIALS_ENV,
+)
+#: the scheduled retry of queued S3 purges (components/schedules.py, every 15 minutes), as kakoi_web
+PURGE_OBJECTS: Final = Process(
+    name="purge-objects",
+    command=(COMMAND_MANAGE, "purge_objects"),
+    environment=PLATFORM_ENV,
+    secrets=ROLE_CREDENTIALS_ENV | {Env.DJANGO_SECRET_KEY},
+    required=REQUIRED_ENV | ROLE_CREDENTIALS_ENV,
+)
 #: every process of the app image, by container name
-APP_PROCESSES: Final = {p.name: p for p in (WEB, MIGRATE, DB_PROVISION, SCAN_CONSUMER)}
+APP_PROCESSES: Final = {p.name: p for p in (WEB, MIGRATE, DB_PROVISION, SCAN_CONSUMER, SEND_QUEUED_EMAIL, PURGE_OBJECTS)}
 
 #: every variable the production settings read (platform-set, entrypoint-set, the image's own, tuning)
 APP_ENV: Final = frozenset().union(*(p.names for p in APP_PROCESSES.values())) | {Env.KAKOI_COMMAND, Env.KAKOI_STATIC_ROOT} | APP_TUNING_ENV

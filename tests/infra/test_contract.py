@@ -19,7 +19,13 @@ from tools.stackfiles import ROOT
 from tools.stackview import StackView
 
 #: task definition family suffix -> the contract processes its containers run
-APP_FAMILIES = {"app": {"web", "migrate"}, "db-provision": {"db-provision"}, "scan-consumer": {"scan-consumer"}}
+APP_FAMILIES = {
+    "app": {"web", "migrate"},
+    "db-provision": {"db-provision"},
+    "scan-consumer": {"scan-consumer"},
+    "send-queued-email": {"send-queued-email"},
+    "purge-objects": {"purge-objects"},
+}
 RELAY_FAMILY = "relay"
 ENTRYPOINT_SH = ROOT / "relay" / "entrypoint.sh"
 
@@ -104,7 +110,8 @@ def test_sql3_role_secrets_are_the_contract_roles(each_stack: StackView) -> None
 def test_avl1_health_paths_are_the_contract(each_stack: StackView) -> None:
     """AVL-1: the target group and the canary probe readiness, the container check liveness, at the contract's paths."""
     tg = each_stack.one("aws:lb/targetGroup:TargetGroup", "edge")
-    assert tg.inputs["healthCheck"]["path"] == contract.HEALTH_READY_PATH
+    # the target group checks liveness (a database failover must not make ECS replace every task), the canary readiness
+    assert tg.inputs["healthCheck"]["path"] == contract.HEALTH_LIVE_PATH
     [canary] = each_stack.of_type("aws:synthetics/canary:Canary")
     assert canary.inputs["runConfig"]["environmentVariables"]["HEALTH_URL"].endswith(contract.HEALTH_READY_PATH)
     web = dv.containers(each_stack, "app")["web"]
@@ -141,7 +148,7 @@ def test_components_take_their_constants_from_the_contract() -> None:
     assert (database.DB_NAME, database.PORT, database.MASTER_USERNAME) == (contract.DB_NAME, contract.DB_PORT, contract.DB_MASTER_USER)
     assert tuple(contract.DB_ROLE_SECRETS) == database.APP_ROLES
     assert security_groups.DB_PORT == contract.DB_PORT
-    assert edge.HEALTH_CHECK_PATH == availability.HEALTH_PATH == contract.HEALTH_READY_PATH
+    assert edge.HEALTH_CHECK_PATH == contract.HEALTH_LIVE_PATH and availability.HEALTH_PATH == contract.HEALTH_READY_PATH
     assert app_service.HEALTH_PATH_LIVE == contract.HEALTH_LIVE_PATH
     assert app_service.APP_USER == contract.APP_USER and app_service.TMP_PATH == contract.WRITABLE_PATH
     assert app_service.RDS_CA_BUNDLE == contract.RDS_CA_BUNDLE and app_service.DATABASE_NAME == contract.DB_NAME
