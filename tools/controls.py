@@ -31,6 +31,7 @@ import html
 import re
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ from pulumi_policy import EnforcementLevel  # noqa: E402
 from policies.kakoi_policy import KakoiPolicy, all_policies  # noqa: E402
 from policies.kakoi_policy.levels import advisory_for  # noqa: E402
 from tools.check import CheckError, PolicyConfig, Report, evaluate, load_config, read_export  # noqa: E402
+from tools.report_parts import html_head, html_list, md_list, shown, stack_parser  # noqa: E402
 
 SHEET = ROOT / "docs" / "security-sheet.md"
 COMPONENTS = ROOT / "components"
@@ -123,8 +125,7 @@ def parse_controls(directory: Path = COMPONENTS) -> list[ModuleControls]:
                 if isinstance(found, dict):
                     literals[target.id] = {str(k): str(v) for k, v in found.items()}
         if "CONTROLS" in literals:
-            shown = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
-            out.append(ModuleControls(path.stem, shown, literals["CONTROLS"], literals.get("EXCEPTIONS", {})))
+            out.append(ModuleControls(path.stem, shown(path), literals["CONTROLS"], literals.get("EXCEPTIONS", {})))
     return out
 
 
@@ -366,47 +367,23 @@ def to_markdown(rep: ControlsReport) -> str:
         "| ID | The sheet says | Where | Status | Policies | Modules | Tests |",
         "|---|---|---|---|---|---|---|",
     ]
-    for i in rep.items:
-        comps = len(i.implementations)
-        lines.append(
-            f"| [{i.item.id}](#{i.item.id.lower()}) | {i.item.says} | {i.item.where} | {STATUS_MARK[i.status]} | "
-            f"{len(i.policies)} | {comps} | {len(i.tests)} |"
-        )
+    lines += [
+        f"| [{i.item.id}](#{i.item.id.lower()}) | {i.item.says} | {i.item.where} | {STATUS_MARK[i.status]} | "
+        + " | ".join(map(str, _evidence_counts(i)))
+        + " |"
+        for i in rep.items
+    ]
     lines.append("")
     for i in rep.items:
         lines += [f"## {i.item.id}", "", f"*{i.item.section}.* {i.item.says}. Where: {i.item.where}."]
         if i.item.done:
             lines += ["", f'What "done" means: {i.item.done}']
         lines += ["", f"**Status: {i.status}**: {i.reason}.", ""]
-        if i.implementations:
-            lines.append("Implemented by:")
-            for impl in i.implementations:
-                lines.append(f"- `{impl.module.path}`: {impl.how}")
-                for typ, name, kinds in impl.components:
-                    lines.append(f"  - `{typ}` **{name}**: {sum(kinds.values())} resources ({_kinds(kinds)})")
-                if not impl.components and not impl.module.path.startswith("app/"):
-                    lines.append(f"  - (no component of this module in the {rep.stack} stack)")
-            lines.append("")
-        exceptions = [
-            (impl.module.path, impl.module.exceptions[i.item.id]) for impl in i.implementations if i.item.id in impl.module.exceptions
-        ]
-        if exceptions:
-            lines.append("Known, reasoned exceptions:")
-            lines += [f"- `{path}`: {why}" for path, why in exceptions]
-            lines.append("")
-        if i.docs:
-            lines.append("Documented in:")
-            lines += [f"- [{d}]({d.removeprefix('docs/')})" for d in i.docs]
-            lines.append("")
-        if i.policies:
-            lines.append("Enforced by:")
-            for p, status, n in i.policies:
-                lines.append(f"- {_policy_line(p, status, n, rep.check.levels[p.name].value)}")
-            lines.append("")
-        if i.tests:
-            lines.append(f"Proven by ({len(i.tests)}):")
-            lines += [f"- `{t.ref}`" for t in i.tests]
-            lines.append("")
+        lines += md_list("Implemented by:", _implementation_md(i, rep.stack))
+        lines += md_list("Known, reasoned exceptions:", [f"- `{path}`: {why}" for path, why in _exceptions(i)])
+        lines += md_list("Documented in:", [f"- [{d}]({d.removeprefix('docs/')})" for d in i.docs])
+        lines += md_list("Enforced by:", [f"- {_policy_line(p, status, n, rep.check.levels[p.name].value)}" for p, status, n in i.policies])
+        lines += md_list(f"Proven by ({len(i.tests)}):", [f"- `{t.ref}`" for t in i.tests])
     lines += ["## Security Hub controls", "", "| Control | Policies |", "|---|---|"]
     by_control: dict[str, list[str]] = {}
     for p in rep.check.policies:
@@ -423,6 +400,39 @@ def to_markdown(rep: ControlsReport) -> str:
         lines.append(f"- `{f.policy}` ({f.level}, {f.kind}) on `{f.urn.split('::')[-1]}`: {f.message}")
     lines.append("")
     return "\n".join(lines)
+
+
+def _evidence_counts(i: ItemReport) -> tuple[int, int, int]:
+    """The summary table's counts of an item: policies, modules, tests."""
+    return len(i.policies), len(i.implementations), len(i.tests)
+
+
+def implementation_md(
+    i: ItemReport, module: Callable[[Implementation], str], component: Callable[[str, str, Counter[str]], str], missing: str
+) -> list[str]:
+    """The Markdown lines of what implements an item: a line per module (`module`), under it a line per component
+    of it in the stack (`component(type, name, resource kinds)`), or `missing` for an infra module the stack lacks."""
+    lines: list[str] = []
+    for impl in i.implementations:
+        lines.append(f"- {module(impl)}")
+        lines += [f"  - {component(typ, name, kinds)}" for typ, name, kinds in impl.components]
+        if not impl.components and not impl.module.path.startswith("app/"):
+            lines.append(f"  - {missing}")
+    return lines
+
+
+def _implementation_md(i: ItemReport, stack: str) -> list[str]:
+    return implementation_md(
+        i,
+        lambda impl: f"`{impl.module.path}`: {impl.how}",
+        lambda typ, name, kinds: f"`{typ}` **{name}**: {sum(kinds.values())} resources ({_kinds(kinds)})",
+        f"(no component of this module in the {stack} stack)",
+    )
+
+
+def _exceptions(i: ItemReport) -> list[tuple[str, str]]:
+    """(module path, why) of each known, reasoned exception to the item in the modules that implement it."""
+    return [(impl.module.path, impl.module.exceptions[i.item.id]) for impl in i.implementations if i.item.id in impl.module.exceptions]
 
 
 def _control_key(ctl: str) -> tuple[str, int]:
@@ -452,11 +462,7 @@ def to_html(rep: ControlsReport) -> str:
     e = html.escape
     c = rep.counts()
     out = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>Security controls report: {e(rep.stack)}</title>",
-        f"<style>{CSS}</style></head><body>",
-        f"<h1>Security controls report: {e(rep.stack)}</h1>",
+        *html_head("en", f"Security controls report: {rep.stack}", CSS),
         f"<p>Generated by <code>make controls STACK={e(rep.stack)}</code>; policy config <code>{e(rep.config_source)}</code>.</p>",
         f"<p><strong>{len(rep.items)} sheet items:</strong> {e(_summary(c))}. "
         f"<strong>Policy check:</strong> {len(rep.check.policies)} policies on {rep.check.resources} resources, "
@@ -473,12 +479,11 @@ def to_html(rep: ControlsReport) -> str:
         "</tbody></table>",
         "<table><thead><tr><th>ID</th><th>The sheet says</th><th>Where</th><th>Status</th><th>Policies</th><th>Modules</th><th>Tests</th></tr></thead><tbody>",
     ]
-    for i in rep.items:
-        comps = len(i.implementations)
-        out.append(
-            f'<tr><td><a href="#{e(i.item.id.lower())}">{e(i.item.id)}</a></td><td>{e(i.item.says)}</td><td>{e(i.item.where)}</td>'
-            f'<td class="{STATUS_CLASS[i.status]}">{e(i.status)}</td><td>{len(i.policies)}</td><td>{comps}</td><td>{len(i.tests)}</td></tr>'
-        )
+    out += [
+        f'<tr><td><a href="#{e(i.item.id.lower())}">{e(i.item.id)}</a></td><td>{e(i.item.says)}</td><td>{e(i.item.where)}</td>'
+        f'<td class="{STATUS_CLASS[i.status]}">{e(i.status)}</td>' + "".join(f"<td>{n}</td>" for n in _evidence_counts(i)) + "</tr>"
+        for i in rep.items
+    ]
     out.append("</tbody></table>")
     for i in rep.items:
         out.append(f'<section id="{e(i.item.id.lower())}"><h2>{e(i.item.id)}</h2>')
@@ -486,37 +491,11 @@ def to_html(rep: ControlsReport) -> str:
         if i.item.done:
             out.append(f"<p>What “done” means: {e(i.item.done)}</p>")
         out.append(f'<p>Status: <span class="{STATUS_CLASS[i.status]}">{e(i.status)}</span>: {e(i.reason)}.</p>')
-        if i.implementations:
-            out.append("<p>Implemented by:</p><ul>")
-            for impl in i.implementations:
-                subs = "".join(
-                    f"<li><code>{e(t)}</code> <strong>{e(n)}</strong>: {sum(k.values())} resources ({e(_kinds(k))})</li>"
-                    for t, n, k in impl.components
-                )
-                out.append(f"<li><code>{e(impl.module.path)}</code>: {e(impl.how)}<ul>{subs}</ul></li>")
-            out.append("</ul>")
-        exceptions = [
-            (impl.module.path, impl.module.exceptions[i.item.id]) for impl in i.implementations if i.item.id in impl.module.exceptions
-        ]
-        if exceptions:
-            out.append("<p>Known, reasoned exceptions:</p><ul>")
-            out += [f"<li><code>{e(path)}</code>: {e(why)}</li>" for path, why in exceptions]
-            out.append("</ul>")
-        if i.docs:
-            out.append("<p>Documented in:</p><ul>")
-            out += [f"<li><code>{e(d)}</code></li>" for d in i.docs]
-            out.append("</ul>")
-        if i.policies:
-            out.append("<p>Enforced by:</p><ul>")
-            for p, status, n in i.policies:
-                extra = f", {n} finding(s)" if n else ""
-                out.append(
-                    f"<li><code>{e(p.name)}</code> ({e(rep.check.levels[p.name].value)}; Security Hub {e(', '.join(p.info.securityhub) or '-')}): "
-                    f"<strong>{e(status)}</strong>{e(extra)}. {e(p.description)}</li>"
-                )
-            out.append("</ul>")
-        if i.tests:
-            out.append(f"<p>Proven by ({len(i.tests)}):</p><ul>" + "".join(f"<li><code>{e(t.ref)}</code></li>" for t in i.tests) + "</ul>")
+        out += html_list("Implemented by:", [_implementation_html(impl) for impl in i.implementations])
+        out += html_list("Known, reasoned exceptions:", [f"<code>{e(path)}</code>: {e(why)}" for path, why in _exceptions(i)])
+        out += html_list("Documented in:", [f"<code>{e(d)}</code>" for d in i.docs])
+        out += html_list("Enforced by:", [_policy_html(p, status, n, rep.check.levels[p.name].value) for p, status, n in i.policies])
+        out += html_list(f"Proven by ({len(i.tests)}):", [f"<code>{e(t.ref)}</code>" for t in i.tests], one_line=True)
         out.append("</section>")
     out.append("<section><h2>Policy findings on this stack</h2><ul>")
     for f in rep.check.findings:
@@ -527,6 +506,23 @@ def to_html(rep: ControlsReport) -> str:
         out.append("<li>None: every policy passes.</li>")
     out.append("</ul></section></body></html>")
     return "\n".join(out) + "\n"
+
+
+def _implementation_html(impl: Implementation) -> str:
+    e = html.escape
+    subs = "".join(
+        f"<li><code>{e(t)}</code> <strong>{e(n)}</strong>: {sum(k.values())} resources ({e(_kinds(k))})</li>" for t, n, k in impl.components
+    )
+    return f"<code>{e(impl.module.path)}</code>: {e(impl.how)}<ul>{subs}</ul>"
+
+
+def _policy_html(p: KakoiPolicy, status: str, findings: int, level: str) -> str:
+    e = html.escape
+    extra = f", {findings} finding(s)" if findings else ""
+    return (
+        f"<code>{e(p.name)}</code> ({e(level)}; Security Hub {e(', '.join(p.info.securityhub) or '-')}): "
+        f"<strong>{e(status)}</strong>{e(extra)}. {e(p.description)}"
+    )
 
 
 # --- entry points ------------------------------------------------------------------------------------
@@ -552,19 +548,24 @@ def report_for(stack: str, doc: dict[str, Any] | None = None, source: str = "") 
     return build(doc, stack, config=config_for(stack), source=source)
 
 
+def report_from_args(prog: str, args: argparse.Namespace) -> ControlsReport | None:
+    """The report of `args.stack` from `args.file` or an offline render; None (and the reason on stderr) when it cannot be read."""
+    try:
+        doc = read_export(args.file) if args.file else None
+        return report_for(args.stack, doc, source=f"offline render of {args.stack}")
+    except CheckError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tools.controls", description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--stack", required=True)
-    parser.add_argument("--file", help="a `pulumi stack export` file (default: render the stack offline)")
+    parser = stack_parser("tools.controls", __doc__)
     parser.add_argument("--md", help="Markdown output (default: docs/controls.md for prod, build/controls.<stack>.md otherwise)")
     parser.add_argument("--html", help="HTML output (default beside the Markdown)")
     parser.add_argument("--stdout", action="store_true", help="print the Markdown instead of writing files")
     args = parser.parse_args(argv)
-    try:
-        doc = read_export(args.file) if args.file else None
-        rep = report_for(args.stack, doc, source=f"offline render of {args.stack}")
-    except CheckError as exc:
-        print(f"controls: {exc}", file=sys.stderr)
+    rep = report_from_args("controls", args)
+    if rep is None:
         return 2
     md = to_markdown(rep)
     if args.stdout:
@@ -578,12 +579,7 @@ def main(argv: list[str] | None = None) -> int:
     md_path.write_text(md, encoding="utf-8")
     html_path.write_text(to_html(rep), encoding="utf-8")
     c = rep.counts()
-    print(
-        f"controls {args.stack}: {_summary(c)} "
-        f"-> {md_path.relative_to(ROOT) if md_path.is_relative_to(ROOT) else md_path}, "
-        f"{html_path.relative_to(ROOT) if html_path.is_relative_to(ROOT) else html_path}",
-        file=sys.stderr,
-    )
+    print(f"controls {args.stack}: {_summary(c)} -> {shown(md_path)}, {shown(html_path)}", file=sys.stderr)
     return 0
 
 

@@ -15,7 +15,6 @@ result, the tests and the runbooks. A test fails when the committed files are st
 
 from __future__ import annotations
 
-import argparse
 import html
 import os
 import re
@@ -23,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -30,9 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from policies.kakoi_policy import KakoiPolicy  # noqa: E402
 from policies.kakoi_policy.levels import ADVISORY_JA  # noqa: E402
-from tools.check import CheckError, read_export  # noqa: E402
-from tools.controls import ControlsReport, ItemReport, report_for, stack_levels  # noqa: E402
+from tools.controls import ControlsReport, ItemReport, implementation_md, report_from_args, stack_levels  # noqa: E402
+from tools.report_parts import html_head, html_list, md_list, shown, stack_parser  # noqa: E402
 from tools.sheet_ja import ROWS, STATUS_JA, STATUS_LEGEND_JA, SUMMARY_JA, Row  # noqa: E402
 
 REGENERATE = "make controls STACK=prod"
@@ -202,33 +203,29 @@ def _evidence_md(i: ItemReport, rep: ControlsReport) -> list[str]:
     rows = [r for r in ROWS if sid in r.ids]
     lines = [f"### {sid}", "", f"**シートの記載**（{rows[0].kind} / {rows[0].item}）: " + " / ".join(r.content for r in rows), ""]
     lines += [f"**対応状況: {STATUS_JA[i.status]}**。{reason_ja(i)} {SUMMARY_JA[sid]}", ""]
-    if i.implementations:
-        lines.append("**実装:**")
-        for impl in i.implementations:
-            lines.append(f"- [`{impl.module.path}`]({_link(impl.module.path)})")
-            for typ, name, kinds in impl.components:
-                lines.append(f"  - `{typ}` **{name}**: リソース {sum(kinds.values())} 件（{_kinds(dict(kinds))}）")
-            if not impl.components and not impl.module.path.startswith("app/"):
-                lines.append("  - （この環境にはこのモジュールの構成要素がありません）")
-        lines.append("")
-    if i.policies:
-        lines.append("**強制するポリシー:**")
-        for p, status, n in i.policies:
-            where = policy_locations().get(p.name)
-            name = f"[`{p.name}`]({_link(where)})" if where else f"`{p.name}`"
-            sh = f"、Security Hub {', '.join(p.info.securityhub)}" if p.info.securityhub else ""
-            extra = f"、指摘 {n} 件" if n else ""
-            lines.append(f"- {name}（{LEVEL_JA[rep.check.levels[p.name].value]}、{POLICY_RESULT_JA[status]}{extra}{sh}）")
-        lines.append("")
-    if i.tests:
-        lines.append(f"**検証するテスト（{len(i.tests)} 件）:**")
-        lines += [f"- [`{t.ref}`]({_link(t.path)})" for t in i.tests]
-        lines.append("")
-    if i.docs:
-        lines.append("**手順書:**")
-        lines += [f"- [{d}]({_link(d)})" for d in i.docs]
-        lines.append("")
+    implemented = implementation_md(
+        i,
+        lambda impl: f"[`{impl.module.path}`]({_link(impl.module.path)})",
+        lambda typ, name, kinds: f"`{typ}` **{name}**: リソース {sum(kinds.values())} 件（{_kinds(dict(kinds))}）",
+        "（この環境にはこのモジュールの構成要素がありません）",
+    )
+    lines += md_list("**実装:**", implemented)
+    policies = []
+    for p, status, n in i.policies:
+        where = policy_locations().get(p.name)
+        name = f"[`{p.name}`]({_link(where)})" if where else f"`{p.name}`"
+        policies.append(f"- {_policy_ja(p, name, rep.check.levels[p.name].value, status, n, str)}")
+    lines += md_list("**強制するポリシー:**", policies)
+    lines += md_list(f"**検証するテスト（{len(i.tests)} 件）:**", [f"- [`{t.ref}`]({_link(t.path)})" for t in i.tests])
+    lines += md_list("**手順書:**", [f"- [{d}]({_link(d)})" for d in i.docs])
     return lines
+
+
+def _policy_ja(p: KakoiPolicy, name: str, level: str, status: str, findings: int, escape: Callable[[str], str]) -> str:
+    """`name` (the policy, as a link) and its level, result, findings and Security Hub controls; `escape` for HTML."""
+    sh = f"、Security Hub {escape(', '.join(p.info.securityhub))}" if p.info.securityhub else ""
+    extra = f"、指摘 {findings} 件" if findings else ""
+    return f"{name}（{LEVEL_JA[level]}、{POLICY_RESULT_JA[status]}{extra}{sh}）"
 
 
 # --- HTML ------------------------------------------------------------------------------------------------
@@ -272,11 +269,7 @@ def to_html(rep: ControlsReport) -> str:
     items = {i.item.id: i for i in rep.items}
     s = rep.check
     out = [
-        "<!DOCTYPE html>",
-        '<html lang="ja"><head><meta charset="utf-8">',
-        f"<title>セキュリティチェックシート 対応状況（{e(rep.stack)} 環境）</title>",
-        f"<style>{CSS}</style></head><body>",
-        f"<h1>セキュリティチェックシート 対応状況（{e(rep.stack)} 環境）</h1>",
+        *html_head("ja", f"セキュリティチェックシート 対応状況（{rep.stack} 環境）", CSS),
         f"<p><code>make controls STACK={e(rep.stack)}</code> が生成する文書です。公開されているセキュリティチェックシートの順序と列のまま、"
         f"各行の対応状況を証跡（オフライン描画した構成、<code>{e(rep.config_source)}</code> で評価したポリシーパック、実装、テスト、運用手順書）から回答しています。"
         f'英語版は <a href="controls.html">controls.html</a> です。</p>',
@@ -319,36 +312,25 @@ def _evidence_html(i: ItemReport, rep: ControlsReport) -> str:
         f'<p><strong>対応状況:</strong> <span class="st {STATUS_CLASS[i.status]}">{e(STATUS_JA[i.status])}</span> '
         f"{_inline(reason_ja(i))} {e(SUMMARY_JA[sid])}</p>",
     ]
-    if i.implementations:
-        parts.append("<p><strong>実装:</strong></p><ul>")
-        for impl in i.implementations:
-            subs = "".join(
-                f"<li><code>{e(t)}</code> <strong>{e(n)}</strong>: リソース {sum(k.values())} 件（{e(_kinds(dict(k)))}）</li>"
-                for t, n, k in impl.components
-            )
-            parts.append(
-                f'<li><a href="{e(_link(impl.module.path))}"><code>{e(impl.module.path)}</code></a>'
-                + (f"<ul>{subs}</ul>" if subs else "")
-                + "</li>"
-            )
-        parts.append("</ul>")
-    if i.policies:
-        parts.append("<p><strong>強制するポリシー:</strong></p><ul>")
-        for p, status, n in i.policies:
-            where = policy_locations().get(p.name)
-            name = f'<a href="{e(_link(where))}"><code>{e(p.name)}</code></a>' if where else f"<code>{e(p.name)}</code>"
-            sh = f"、Security Hub {e(', '.join(p.info.securityhub))}" if p.info.securityhub else ""
-            extra = f"、指摘 {n} 件" if n else ""
-            parts.append(f"<li>{name}（{LEVEL_JA[rep.check.levels[p.name].value]}、{POLICY_RESULT_JA[status]}{extra}{sh}）</li>")
-        parts.append("</ul>")
-    if i.tests:
-        parts.append(f"<p><strong>検証するテスト（{len(i.tests)} 件）:</strong></p><ul>")
-        parts += [f'<li><a href="{e(_link(t.path))}"><code>{e(t.ref)}</code></a></li>' for t in i.tests]
-        parts.append("</ul>")
-    if i.docs:
-        parts.append("<p><strong>手順書:</strong></p><ul>")
-        parts += [f'<li><a href="{e(_link(d))}">{e(d)}</a></li>' for d in i.docs]
-        parts.append("</ul>")
+    implemented = []
+    for impl in i.implementations:
+        subs = "".join(
+            f"<li><code>{e(t)}</code> <strong>{e(n)}</strong>: リソース {sum(k.values())} 件（{e(_kinds(dict(k)))}）</li>"
+            for t, n, k in impl.components
+        )
+        implemented.append(
+            f'<a href="{e(_link(impl.module.path))}"><code>{e(impl.module.path)}</code></a>' + (f"<ul>{subs}</ul>" if subs else "")
+        )
+    parts += html_list("<strong>実装:</strong>", implemented)
+    policies = []
+    for p, status, n in i.policies:
+        where = policy_locations().get(p.name)
+        name = f'<a href="{e(_link(where))}"><code>{e(p.name)}</code></a>' if where else f"<code>{e(p.name)}</code>"
+        policies.append(_policy_ja(p, name, rep.check.levels[p.name].value, status, n, e))
+    parts += html_list("<strong>強制するポリシー:</strong>", policies)
+    tests = [f'<a href="{e(_link(t.path))}"><code>{e(t.ref)}</code></a>' for t in i.tests]
+    parts += html_list(f"<strong>検証するテスト（{len(i.tests)} 件）:</strong>", tests)
+    parts += html_list("<strong>手順書:</strong>", [f'<a href="{e(_link(d))}">{e(d)}</a>' for d in i.docs])
     parts.append("</section>")
     return "\n".join(parts)
 
@@ -404,16 +386,11 @@ def write(rep: ControlsReport, md_path: Path, html_path: Path, pdf_path: Path | 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tools.controls_ja", description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--stack", required=True)
-    parser.add_argument("--file", help="a `pulumi stack export` file (default: render the stack offline)")
+    parser = stack_parser("tools.controls_ja", __doc__)
     parser.add_argument("--pdf", action="store_true", help="also print the HTML to PDF with headless Chromium")
     args = parser.parse_args(argv)
-    try:
-        doc = read_export(args.file) if args.file else None
-        rep = report_for(args.stack, doc, source=f"offline render of {args.stack}")
-    except CheckError as exc:
-        print(f"controls_ja: {exc}", file=sys.stderr)
+    rep = report_from_args("controls_ja", args)
+    if rep is None:
         return 2
     md, page, pdf = outputs_for(args.stack)
     try:
@@ -421,8 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
         print(f"controls_ja: {exc}", file=sys.stderr)
         return 1
-    shown = ", ".join(str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p) for p in written)
-    print(f"controls_ja {args.stack}: {len(ROWS)} rows -> {shown}", file=sys.stderr)
+    print(f"controls_ja {args.stack}: {len(ROWS)} rows -> {', '.join(shown(p) for p in written)}", file=sys.stderr)
     return 0
 
 

@@ -118,3 +118,15 @@ def test_enc1_known_exceptions_are_carried_into_the_report() -> None:
     assert "Known, reasoned exceptions:" in enc1 and "guardduty-malware-scan" in enc1 and "media-replication" in enc1
     assert md.count("Known, reasoned exceptions:") == sum(len(m.exceptions) for m in parse_controls())
     assert "Known, reasoned exceptions:" in page.split('id="enc-1"', 1)[1].split("</section>", 1)[0]
+
+
+def test_audit1_shared_report_parts_leave_out_empty_lists_and_escape_the_title() -> None:
+    """AUDIT-1: both reports (English and Japanese) build their evidence lists and page head from tools/report_parts.py."""
+    from tools.report_parts import html_head, html_list, md_list
+
+    assert md_list("Enforced by:", []) == [] and html_list("Enforced by:", []) == []
+    assert md_list("Enforced by:", ["- `a`"]) == ["Enforced by:", "- `a`", ""]
+    assert html_list("T:", ["a", "b"]) == ["<p>T:</p><ul>", "<li>a</li>", "<li>b</li>", "</ul>"]
+    assert html_list("T:", ["a", "b"], one_line=True) == ["<p>T:</p><ul><li>a</li><li>b</li></ul>"]
+    head = html_head("en", "report: <x>", "p{}")
+    assert head[2] == "<title>report: &lt;x&gt;</title>" and head[-1] == "<h1>report: &lt;x&gt;</h1>"
