@@ -52,6 +52,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
@@ -60,6 +61,13 @@ from components import iam_policies
 from components.app_service import hardened_container, secret_key
 from components.context import StackContext
 from components.contract import contract
+
+if TYPE_CHECKING:  # handles only for `SchedulesArgs.of` (no import cycle at run time)
+    from components.alerts import Alerts
+    from components.app_iam import AppIam
+    from components.app_service import AppService
+    from components.database import Database
+    from stackconfig.app import AppConfig
 
 CONTROLS: dict[str, str] = {
     "AVL-1": "queued notices and S3 purges are retried by scheduled ECS tasks (EventBridge Scheduler, retries and a "
@@ -138,6 +146,36 @@ class SchedulesArgs:
     #: give a run up after this long (then it goes to the dead-letter queue); @default 600 s (API: 60-86400),
     #: well inside the shortest schedule interval's next-but-one run
     max_event_age_seconds: int = 600
+
+    @classmethod
+    def of(
+        cls,
+        context: StackContext,
+        config: AppConfig,
+        *,
+        service: AppService,
+        iam: AppIam,
+        database: Database,
+        alerts: Alerts,
+    ) -> SchedulesArgs:
+        """The args of the app's schedules from the typed handles of what they run on: the app service's
+        cluster, image, environment, log group and network, its IAM roles, the web role's secret and the
+        alert topic (what `tiers/app.py` calls)."""
+        return cls(
+            context=context,
+            cluster_arn=service.cluster.arn,
+            image_ref=service.image_ref,
+            cpu_architecture=config.cpu_architecture,
+            execution_role_arn=iam.execution_role_arn,
+            task_role_arn=iam.task_role_arn,
+            log_group_name=service.log_group_name,
+            environment=service.environment,
+            web_secret_arn=database.web_secret_arn,
+            django_secret_arn=iam.django_secret_arn,
+            subnet_ids=service.subnet_ids,
+            security_group_id=service.security_group_id,
+            alerts_topic_arn=alerts.topic_arn,
+        )
 
     def __post_init__(self) -> None:
         if not 0 <= self.retry_attempts <= 185:

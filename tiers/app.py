@@ -120,21 +120,7 @@ def build(ctx: StackContext, cfg: StackConfig, base: Foundation, front: EdgeTier
     if cfg.app.service_enabled:
         schedules = Schedules(
             "schedules",
-            SchedulesArgs(
-                context=ctx,
-                cluster_arn=service.cluster.arn,
-                image_ref=service.image_ref,
-                cpu_architecture=cfg.app.cpu_architecture,
-                execution_role_arn=iam.execution_role_arn,
-                task_role_arn=iam.task_role_arn,
-                log_group_name=service.log_group_name,
-                environment=service.environment,
-                web_secret_arn=data.database.web_secret_arn,
-                django_secret_arn=iam.django_secret_arn,
-                subnet_ids=service.subnet_ids,
-                security_group_id=service.security_group_id,
-                alerts_topic_arn=base.alerts.topic_arn,
-            ),
+            SchedulesArgs.of(ctx, cfg.app, service=service, iam=iam, database=data.database, alerts=base.alerts),
             opts=ctx.opts,
             ready=[*iam.service_policies, service.provisioning.run],
         )
