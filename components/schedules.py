@@ -186,6 +186,27 @@ class SchedulesArgs:
             )
 
 
+def task_failed_pattern(cluster_arn: str, families: Sequence[str]) -> str:
+    """EventBridge pattern of a scheduled task that stopped with a failure: a container exited non-zero,
+    or the task failed to start. Fields of the "ECS Task State Change" event:
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_task_events.html; RunTask's default
+    `group` is `family:<family>` (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html);
+    `$or` and `anything-but`: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html"""
+    return json.dumps(
+        {
+            "source": ["aws.ecs"],
+            "detail-type": ["ECS Task State Change"],
+            "detail": {
+                "clusterArn": [cluster_arn],
+                "lastStatus": ["STOPPED"],
+                "group": [f"family:{f}" for f in families],
+                "$or": [{"containers": {"exitCode": [{"anything-but": 0}]}}, {"stopCode": ["TaskFailedToStart"]}],
+            },
+        },
+        sort_keys=True,
+    )
+
+
 def trust_policy(partition: str, region: str, account: str, name_prefix: str) -> str:
     """EventBridge Scheduler, for this account's schedules of this stack only (confused-deputy protection)."""
     return iam_policies.document(
@@ -443,6 +464,27 @@ class Schedules(pulumi.ComponentResource):
             actions_enabled=True,
             alarm_actions=[args.alerts_topic_arn],
             ok_actions=[args.alerts_topic_arn],
+            opts=child,
+        )
+
+        # a run that started but failed (exit code not 0: the database or SES down for longer than the
+        # command's own retries) or could not start (image pull, secrets): the queued work stays queued and
+        # the next run retries it, but a run that keeps failing must reach people (MON-2)
+        self.failed_rule = aws.cloudwatch.EventRule(
+            f"{name}-task-failed",
+            name=f"{prefix}-schedules-task-failed",
+            description="A scheduled send_queued_email or purge_objects task stopped with a failure. "
+            "Runbook: docs/runbooks/alerts.md#schedules-task-failed",
+            event_pattern=pulumi.Output.from_input(args.cluster_arn).apply(
+                lambda arn: task_failed_pattern(arn, [f"{prefix}-{c.name}" for c in args.commands])
+            ),
+            opts=child,
+        )
+        aws.cloudwatch.EventTarget(
+            f"{name}-task-failed",
+            rule=self.failed_rule.name,
+            target_id="alerts-topic",
+            arn=args.alerts_topic_arn,
             opts=child,
         )
 

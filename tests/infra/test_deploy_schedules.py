@@ -173,3 +173,18 @@ def test_schedules_args_refuse_retry_values_aws_rejects() -> None:
         schedules.SchedulesArgs(**common, max_event_age_seconds=30)  # type: ignore[arg-type]
     for command in schedules.COMMANDS:
         assert len(f"kakoi-staging-{command.name}") <= 64
+
+
+def test_mon2_a_scheduled_task_that_fails_reaches_the_alert_topic(each_stack: StackView) -> None:
+    """MON-2: a scheduled run that exits non-zero or fails to start is an alert (the rule's target is the topic)."""
+    rule = each_stack.one("aws:cloudwatch/eventRule:EventRule", "schedules-task-failed")
+    assert rule.inputs["name"] == f"{prefix(each_stack)}-schedules-task-failed"
+    pattern = json.loads(rule.inputs["eventPattern"])
+    assert pattern["source"] == ["aws.ecs"] and pattern["detail-type"] == ["ECS Task State Change"]
+    detail = pattern["detail"]
+    assert detail["lastStatus"] == ["STOPPED"]
+    assert sorted(detail["group"]) == sorted(f"family:{prefix(each_stack)}-{name}" for name in COMMANDS)
+    assert {"containers": {"exitCode": [{"anything-but": 0}]}} in detail["$or"]
+    assert {"stopCode": ["TaskFailedToStart"]} in detail["$or"]
+    target = each_stack.one("aws:cloudwatch/eventTarget:EventTarget", "schedules-task-failed")
+    assert target.inputs["arn"] == topic_arn(each_stack)
