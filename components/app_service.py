@@ -241,6 +241,38 @@ class SecretArns:
     turn: str = ""
 
 
+def web_role_containers(
+    *,
+    name: str,
+    command: Sequence[str],
+    image: str,
+    environment: Mapping[str, str],
+    web_secret_arn: str,
+    django_secret_arn: str,
+    log_group: str,
+    region: str,
+) -> str:
+    """The container definitions (JSON) of a one-container task of the app image that connects as
+    kakoi_web: the web role's credentials and the Django key injected from Secrets Manager (SQL-3).
+    The scan consumer and the scheduled retry tasks run this way."""
+    container = hardened_container(
+        name=name,
+        image=image,
+        essential=True,
+        command=command,
+        environment=environment,
+        secrets={
+            contract.Env.DATABASE_USER: secret_key(web_secret_arn, contract.SECRET_USERNAME_KEY),
+            contract.Env.DATABASE_PASSWORD: secret_key(web_secret_arn, contract.SECRET_PASSWORD_KEY),
+            contract.Env.DJANGO_SECRET_KEY: django_secret_arn,
+        },
+        log_group=log_group,
+        region=region,
+        tmp_volume=f"{name}-tmp",
+    )
+    return json.dumps([container], sort_keys=True, separators=(",", ":"))
+
+
 def _role_credentials(secret_arn: str, prefix: str = "DATABASE") -> dict[str, str]:
     return {
         f"{prefix}_USER": secret_key(secret_arn, contract.SECRET_USERNAME_KEY),

@@ -36,7 +36,6 @@ database and never S3 (issue 12).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +43,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import app_iam, ecs_task, iam_policies, kms_policies
-from components.app_service import hardened_container, secret_key
+from components.app_service import web_role_containers
 from components.contract import contract
 from components.iam_policies import Statement
 
@@ -188,27 +187,6 @@ def consumer_statements(
             "Condition": {"StringEquals": {"ses:FromAddress": from_address}},
         },
     ]
-
-
-def consumer_containers(
-    *, image: str, environment: Mapping[str, str], web_secret_arn: str, django_secret_arn: str, log_group: str, region: str
-) -> str:
-    container = hardened_container(
-        name=CONTAINER,
-        image=image,
-        essential=True,
-        command=COMMAND,
-        environment=environment,
-        secrets={
-            contract.Env.DATABASE_USER: secret_key(web_secret_arn, contract.SECRET_USERNAME_KEY),
-            contract.Env.DATABASE_PASSWORD: secret_key(web_secret_arn, contract.SECRET_PASSWORD_KEY),
-            contract.Env.DJANGO_SECRET_KEY: django_secret_arn,
-        },
-        log_group=log_group,
-        region=region,
-        tmp_volume=f"{CONTAINER}-tmp",
-    )
-    return json.dumps([container], sort_keys=True, separators=(",", ":"))
 
 
 class ScanEvents(pulumi.ComponentResource):
@@ -389,8 +367,15 @@ class ScanEvents(pulumi.ComponentResource):
         definitions = pulumi.Output.all(
             app.image_ref, environment, args.database.web_secret_arn, args.iam.django_secret_arn, app.log_group_name
         ).apply(
-            lambda v: consumer_containers(
-                image=v[0], environment=v[1], web_secret_arn=v[2], django_secret_arn=v[3], log_group=v[4], region=region
+            lambda v: web_role_containers(
+                name=CONTAINER,
+                command=COMMAND,
+                image=v[0],
+                environment=v[1],
+                web_secret_arn=v[2],
+                django_secret_arn=v[3],
+                log_group=v[4],
+                region=region,
             )
         )
         self.task_definition = ecs_task.task_definition(

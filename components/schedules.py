@@ -58,7 +58,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam_policies
-from components.app_service import hardened_container, secret_key
+from components.app_service import web_role_containers
 from components.context import StackContext
 from components.contract import contract
 
@@ -271,35 +271,6 @@ def queue_policy(queue_arn: str) -> str:
     )
 
 
-def task_containers(
-    *,
-    name: str,
-    command: Sequence[str],
-    image: str,
-    environment: Mapping[str, str],
-    web_secret_arn: str,
-    django_secret_arn: str,
-    log_group: str,
-    region: str,
-) -> str:
-    container = hardened_container(
-        name=name,
-        image=image,
-        essential=True,
-        command=command,
-        environment=environment,
-        secrets={
-            contract.Env.DATABASE_USER: secret_key(web_secret_arn, contract.SECRET_USERNAME_KEY),
-            contract.Env.DATABASE_PASSWORD: secret_key(web_secret_arn, contract.SECRET_PASSWORD_KEY),
-            contract.Env.DJANGO_SECRET_KEY: django_secret_arn,
-        },
-        log_group=log_group,
-        region=region,
-        tmp_volume=f"{name}-tmp",
-    )
-    return json.dumps([container], sort_keys=True, separators=(",", ":"))
-
-
 class Schedules(pulumi.ComponentResource):
     """`kakoi:schedules:Schedules`: see the module docstring."""
 
@@ -350,7 +321,7 @@ class Schedules(pulumi.ComponentResource):
             definitions = pulumi.Output.all(
                 args.image_ref, environment, args.web_secret_arn, args.django_secret_arn, args.log_group_name
             ).apply(
-                lambda v, c=command: task_containers(
+                lambda v, c=command: web_role_containers(
                     name=c.name,
                     command=c.command,
                     image=v[0],
