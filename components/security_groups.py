@@ -53,7 +53,8 @@ make ``pulumi up`` replace it (delete + create: the rule is briefly missing, and
 can fail as a duplicate of the not-yet-deleted rule). The rules first deployed under the
 index-based names (``sg-alb-443-v4-0``, ``sg-db-from-admin-0``, ``sg-nlb-443-v4-0``) carry that
 name as an alias (``pulumi.Alias``), so the rename itself replaces nothing; their ``Name`` tag
-keeps the deployed value, so the rename changes no input either. The aliases follow the order
+follows the new name (a one-off in-place tag update), so nothing about a rule depends on its place
+in a list any more. The aliases follow the order
 of the lists at the time of the rename: deploy the rename before editing those lists.
 https://www.pulumi.com/docs/iac/concepts/options/aliases/
 """
@@ -338,7 +339,7 @@ class SecurityGroups(pulumi.ComponentResource):
     ) -> aws.vpc.SecurityGroupIngressRule:
         """One port (or `port`-`to_port`) of one protocol (TCP unless said) from exactly one source.
 
-        `deployed_as`: the index-based key the rule was first deployed under (its alias and `Name` tag)."""
+        `deployed_as`: the index-based key the rule was first deployed under (its alias)."""
         if sum(x is not None for x in (cidr_ipv4, cidr_ipv6, referenced_security_group_id)) != 1:
             raise ValueError(f"ingress rule {key} needs exactly one source")
         return aws.vpc.SecurityGroupIngressRule(
@@ -351,7 +352,7 @@ class SecurityGroups(pulumi.ComponentResource):
             cidr_ipv6=cidr_ipv6,
             referenced_security_group_id=referenced_security_group_id,
             description=check_description(description),
-            tags={"Name": f"{self._prefix}-{deployed_as or key}"},
+            tags={"Name": f"{self._prefix}-{key}"},
             opts=self._rule_opts(deployed_as),
         )
 

@@ -221,10 +221,8 @@ def test_net1_removing_the_first_ingress_cidr_renames_no_other_rule(staging: Sta
     gone = set(before) - set(after)
     assert sorted(before[u].name for u in gone) == sorted(f"sg-{k}-v4-{cidr_key(office[0])}" for k in ("alb-443", "alb-80", "nlb-443"))
     for urn, rule in after.items():
-        # what the rule allows is unchanged (only a Name tag that still carries the deployed index may move,
-        # an in-place tag update)
-        same = {k: v for k, v in rule.inputs.items() if k not in ("tags", "tagsAll")}
-        assert same == {k: v for k, v in before[urn].inputs.items() if k not in ("tags", "tagsAll")}, rule.name
+        # nothing about the rule changes, its Name tag included (named after what it allows, not its index)
+        assert rule.inputs == before[urn].inputs, rule.name
 
 
 def test_net1_removing_an_admin_cidr_renames_no_other_rule() -> None:
@@ -238,7 +236,8 @@ def test_net1_removing_an_admin_cidr_renames_no_other_rule() -> None:
 
 def test_rec1_renamed_rules_answer_to_the_urns_they_were_deployed_under(each_stack: StackView) -> None:
     """REC-1, NET-1: each rule renamed from its index-based name carries that URN as its only alias and
-    keeps its deployed inputs (the Name tag too), so the rename moves no rule; the other rules have none."""
+    keeps what it allows, so the rename moves no rule (its Name tag follows the new name: an in-place
+    tag update); the other rules have none."""
     stack = nv.stack_name(each_stack)
     deployed_as = DEPLOYED_AS[stack]
     rules = {r.name: r for r in _rules(each_stack)}
@@ -249,7 +248,7 @@ def test_rec1_renamed_rules_answer_to_the_urns_they_were_deployed_under(each_sta
             assert not rule.raw.get("aliases"), name
             continue
         assert rule.raw.get("aliases") == [rule.urn.rsplit("::", 1)[0] + "::" + old], name
-        assert rule.inputs["tags"]["Name"] == f"kakoi-{stack}-{old.removeprefix('sg-')}", name
+        assert rule.inputs["tags"]["Name"] == f"kakoi-{stack}-{name.removeprefix('sg-')}", name
 
 
 def test_net1_rule_names_from_cidrs_are_safe_and_one_to_one() -> None:
