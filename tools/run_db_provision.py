@@ -30,8 +30,10 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-#: the container of the db-provision task definition (components/app_service.py DB_PROVISION)
-CONTAINER = "db-provision"
+from components.contract import contract
+
+#: the container of the db-provision task definition (the contract's process)
+CONTAINER = contract.DB_PROVISION.name
 #: bytes of randomness in a new Django key (token_urlsafe: ~86 characters)
 DJANGO_KEY_BYTES = 64
 
